@@ -1,0 +1,61 @@
+"""torchvision's per-sample pipeline (``torch.utils.data.DataLoader`` with workers).
+
+For users without FFCV and to compare loaders: the same order, the same kinds of
+augmentation as :class:`TensorLoader`, applied image by image in worker processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from acdc_bench.data.tensor_loader import TensorLoader, epoch_generator
+
+
+class _Images(Dataset):
+    def __init__(self, images: Tensor, labels: Tensor, transform):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        x = self.images[i]
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x
+        return self.transform(x), self.labels[i]
+
+
+class TorchvisionLoader(TensorLoader):
+    def __init__(self, images: Tensor, labels: Tensor, batch_size: int, *, num_workers: int = 0, **kw):
+        super().__init__(images, labels, batch_size, **kw)
+        self.num_workers = num_workers
+
+    def _transform(self):
+        from torchvision.transforms import v2
+
+        ops = [v2.Resize(self.resolution, antialias=True)] if self.resolution != self.images.shape[-1] else []
+        if self.train and self.augment.pad_crop:
+            ops.append(v2.RandomCrop(self.images.shape[-1], padding=self.augment.pad_crop))
+        if self.train and self.augment.hflip:
+            ops.append(v2.RandomHorizontalFlip())
+        ops.append(v2.Normalize(self.mean.flatten().tolist(), self.std.flatten().tolist()))
+        return v2.Compose(ops)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        idx = self._indices()
+        n = len(self) * self.batch_size if self.train else len(idx)
+        start, self.skip_batches = self.skip_batches, 0
+        idx = idx[start * self.batch_size : n]
+        loader = DataLoader(
+            _Images(self.images, self.labels, self._transform()),
+            batch_size=self.batch_size,
+            sampler=idx.tolist(),
+            num_workers=self.num_workers,
+            generator=epoch_generator(self.seed, self.epoch, salt=1 + self.rank + 1000 * start),
+            persistent_workers=False,
+        )
+        for x, y in loader:
+            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)

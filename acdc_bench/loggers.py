@@ -1,0 +1,83 @@
+"""Where metrics go: ``metrics.jsonl`` always, Weights & Biases when ``logger=wandb``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+class MetricsLogger:
+    """One JSON object per epoch in ``metrics.jsonl``, flushed and fsynced every epoch."""
+
+    def __init__(self, run_dir: Path, cfg: DictConfig, rows: list[dict[str, Any]], enabled: bool = True):
+        self.path = run_dir / "metrics.jsonl"
+        self.enabled = enabled
+        self.wandb = None
+        if not enabled:
+            return
+        # Rewrite the file from the checkpoint's history: a resumed run never keeps rows
+        # of epochs that the checkpoint does not contain.
+        from acdc_bench.checkpoint import atomic_write_text
+
+        atomic_write_text("".join(json.dumps(r) + "\n" for r in rows), self.path)
+        self._file = open(self.path, "a")
+        if cfg.logger.name == "wandb":
+            self.wandb = _init_wandb(cfg, run_dir)
+
+    def log(self, row: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        self._file.write(json.dumps(row) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        if self.wandb is not None:
+            flat = {k: v for k, v in row.items() if isinstance(v, (int, float)) and v is not None}
+            self.wandb.log(flat, step=row["epoch"])
+
+    def summary(self, summary: dict[str, Any]) -> None:
+        if self.wandb is not None:
+            final = summary.get("final", {})
+            for k, v in final.items():
+                if isinstance(v, (int, float)):
+                    self.wandb.summary[f"final/{k}"] = v
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        self._file.close()
+        if self.wandb is not None:
+            self.wandb.finish()
+            if self.wandb_mode == "offline":
+                print(f"wandb: offline run saved; upload later with `wandb sync {self.wandb_dir}`", file=sys.stderr)
+
+    @property
+    def wandb_mode(self) -> str:
+        return os.environ.get("WANDB_MODE", "offline")
+
+    @property
+    def wandb_dir(self) -> str:
+        return str(Path(self.path).parent / "wandb")
+
+
+def _init_wandb(cfg: DictConfig, run_dir: Path):
+    """Offline unless the user asks for online; never waits on the network."""
+    import wandb
+
+    mode = cfg.logger.mode
+    os.environ["WANDB_MODE"] = mode
+    os.environ.setdefault("WANDB_SILENT", "true")
+    return wandb.init(
+        project=cfg.logger.project,
+        entity=cfg.logger.get("entity"),
+        name=cfg.logger.get("run_name"),
+        dir=str(run_dir),
+        mode=mode,
+        config=OmegaConf.to_container(cfg, resolve=True),
+        settings=wandb.Settings(init_timeout=30, silent=True),
+        reinit="finish_previous" if hasattr(wandb, "Settings") else True,
+    )

@@ -1,0 +1,1 @@
+"""Masks, sparsity distributions and sparse-training methods."""

@@ -1,0 +1,82 @@
+"""The interface every sparse-training method implements.
+
+The trainer calls these hooks and never asks which method it runs. A method owns its
+masks and schedule; everything it needs to resume lives in ``state_dict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class SparsityMethod:
+    """Base class: dense training (every hook is a no-op).
+
+    Hook order within one training step::
+
+        before_forward(step) -> forward/backward -> after_backward(step)
+        -> optimizer.step() -> after_optimizer_step(step)
+
+    ``step`` is the global step (0-based, counted over the whole run), ``epoch`` 0-based.
+    """
+
+    name = "dense"
+
+    def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
+        self.cfg = cfg
+        self.model = model
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.context = context
+        self.optimizer: torch.optim.Optimizer | None = None
+
+    # --- schedule -------------------------------------------------------------------
+    def schedule(self, epoch: int) -> dict[str, Any]:
+        """The method's plan for ``epoch``: at least ``phase`` and ``target_sparsity``.
+
+        A pure function of the epoch; ``task=summary`` prints it for every epoch.
+        """
+        return {"phase": "dense", "target_sparsity": 0.0}
+
+    # --- training hooks -------------------------------------------------------------
+    def on_train_start(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+
+    def on_epoch_start(self, epoch: int) -> None:
+        pass
+
+    def before_forward(self, step: int) -> None:
+        pass
+
+    def after_backward(self, step: int) -> None:
+        pass
+
+    def after_optimizer_step(self, step: int) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, evaluate: Callable[[], dict[str, float]]) -> dict[str, Any]:
+        """Metrics the method adds to this epoch's row of ``metrics.jsonl``.
+
+        ``evaluate()`` returns the evaluation metrics of the model as it is now, so a
+        method can evaluate variants of it (sub-nets, the dense model) in its own contexts.
+        """
+        return {}
+
+    def on_train_end(self) -> dict[str, Any]:
+        """Entries the method adds to ``summary.json``."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """What ``task=summary`` reports besides the schedule (masks, FLOPs, ...)."""
+        return {}
+
+    # --- checkpoints ----------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass

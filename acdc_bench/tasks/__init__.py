@@ -1,0 +1,22 @@
+"""Task dispatch: ``task=train`` trains and evaluates, ``task=summary`` describes without data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig
+
+from acdc_bench.config import validate
+
+
+def run_task(cfg: DictConfig) -> Any:
+    validate(cfg)
+    if cfg.task == "train":
+        from acdc_bench.tasks.train import train
+
+        return train(cfg)
+    if cfg.task == "summary":
+        from acdc_bench.tasks.summary import summary
+
+        return summary(cfg)
+    raise AssertionError(cfg.task)  # validate() lists the tasks
