@@ -35,8 +35,34 @@ def _app(cfg: DictConfig):
         _fail(str(err))
 
 
+GROUPS = ("model", "dataset", "method", "distribution", "logger", "experiment")
+
+
+def check_group_choices(argv: list[str]) -> None:
+    """Reject an unknown option of a config group in one line, before Hydra composes.
+
+    Hydra's own message spans a dozen lines; this one names the group, the value and the
+    valid options. Sweeps (``method=acdc,gmp``) are checked option by option.
+    """
+    for arg in argv:
+        key, sep, value = arg.lstrip("+").partition("=")
+        if not sep or key not in GROUPS or value in ("null", ""):
+            continue
+        options = sorted(p.stem for p in (Path(CONF_DIR) / key).glob("*.yaml"))
+        choices = value
+        for prefix in ("choice(", "glob("):
+            if choices.startswith(prefix) and choices.endswith(")"):
+                choices = choices[len(prefix) : -1]
+        if value.startswith("glob("):
+            continue
+        for choice in (c.strip() for c in choices.split(",")):
+            if choice not in options:
+                _fail(f"{key}={choice} is not a {key} config; expected one of {options}")
+
+
 def main() -> None:
     register_resolvers()
+    check_group_choices(sys.argv[1:])
     _app()
 
 

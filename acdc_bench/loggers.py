@@ -52,16 +52,6 @@ class MetricsLogger:
         self._file.close()
         if self.wandb is not None:
             self.wandb.finish()
-            if self.wandb_mode == "offline":
-                print(f"wandb: offline run saved; upload later with `wandb sync {self.wandb_dir}`", file=sys.stderr)
-
-    @property
-    def wandb_mode(self) -> str:
-        return os.environ.get("WANDB_MODE", "offline")
-
-    @property
-    def wandb_dir(self) -> str:
-        return str(Path(self.path).parent / "wandb")
 
 
 def _init_wandb(cfg: DictConfig, run_dir: Path):
@@ -69,6 +59,9 @@ def _init_wandb(cfg: DictConfig, run_dir: Path):
     import wandb
 
     mode = cfg.logger.mode
+    if mode == "offline":
+        sync = f"wandb sync {run_dir / 'wandb'}/offline-run-*"
+        print(f"[acdc-bench] wandb runs offline; upload later with: {sync}", file=sys.stderr, flush=True)
     os.environ["WANDB_MODE"] = mode
     os.environ.setdefault("WANDB_SILENT", "true")
     return wandb.init(

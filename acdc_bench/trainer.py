@@ -23,7 +23,7 @@ from torch import nn
 from acdc_bench import checkpoint as ckpt_io
 from acdc_bench.config import config_hash
 from acdc_bench.distributed import DistInfo, all_reduce_sum, init_distributed, shutdown
-from acdc_bench.metrics import prediction_entropy, smoothed_cross_entropy, topk_correct
+from acdc_bench.objectives import build_objective
 from acdc_bench.schedules import lr_at_step, resolution_at_epoch
 
 TABLE_COLUMNS = [  # key, format: one console row per epoch
@@ -132,6 +132,7 @@ class Trainer:
             cfg, model, self.epochs, self.steps_per_epoch, run_dir=self.run_dir, is_main=self.dist.is_main,
             device=self.device, eval_res=int(cfg.dataset.eval_res),
         )
+        self.objective = build_objective(cfg)
         self.amp = bool(cfg.trainer.amp) and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.ddp_model: nn.Module = model
@@ -203,7 +204,6 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         ce_sum = torch.zeros((), device=self.device)
         seen = torch.zeros((), device=self.device)
-        smoothing = float(o.label_smoothing)
         lr = 0.0
         autocast = torch.autocast("cuda", dtype=torch.float16) if self.amp else nullcontext()
         for i, (x, y) in enumerate(self._progress(self.data.train, epoch)):
@@ -217,7 +217,7 @@ class Trainer:
             self.method.before_forward(step)
             with autocast:
                 logits = self.ddp_model(x)
-            loss, ce = smoothed_cross_entropy(logits, y, smoothing)
+            loss, ce = self.objective.loss(logits, y)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
@@ -240,24 +240,21 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Top-1/top-5 accuracy, cross-entropy and mean prediction entropy on the evaluation split."""
+        """The objective's evaluation metrics (classification: top-1/5, CE, entropy) on the eval split."""
         self.model.eval()
         self.data.val.set_epoch(0, int(self.cfg.dataset.eval_res))
-        sums = torch.zeros(5, device=self.device, dtype=torch.float64)
+        sums = torch.zeros(len(self.objective.sum_names), device=self.device, dtype=torch.float64)
+        count = torch.zeros((), device=self.device, dtype=torch.float64)
         autocast = torch.autocast("cuda", dtype=torch.float16) if self.amp else nullcontext()
         for x, y in self.data.val:
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with autocast:
                 logits = self.model(x)
-            logits = logits.float()
-            top1, top5 = topk_correct(logits, y, (1, 5))
-            loss = torch.nn.functional.cross_entropy(logits, y, reduction="sum")
-            ent = prediction_entropy(logits).sum()
-            sums += torch.stack([top1.double(), top5.double(), loss.double(), ent.double(),
-                                 torch.tensor(float(y.shape[0]), device=self.device, dtype=torch.float64)])
-        top1, top5, loss, ent, n = all_reduce_sum(sums).tolist()
-        return {"val_top1": top1 / n, "val_top5": top5 / n, "val_loss": loss / n, "val_entropy": ent / n}
+            sums += self.objective.eval_sums(logits, y)
+            count += y.shape[0]
+        *totals, n = all_reduce_sum(torch.cat([sums, count.view(1)])).tolist()
+        return self.objective.finalize(totals, n)
 
     def run(self) -> dict[str, Any]:
         self.setup()
@@ -310,11 +307,9 @@ class Trainer:
         summary.update(self.method.on_train_end())
         if self.dist.is_main:
             ckpt_io.atomic_write_text(json.dumps(summary, indent=2) + "\n", self.run_dir / "summary.json")
-            f = summary["final"]
-            self._log(
-                f"finished {self.epochs} epochs in {elapsed:.1f}s: val_top1={f.get('val_top1', float('nan')):.4f} "
-                f"-> {self.run_dir / 'summary.json'}"
-            )
+            top1 = summary["final"].get("val_top1", float("nan"))
+            self._log(f"finished {self.epochs} epochs in {elapsed:.1f}s: val_top1={top1:.4f} -> "
+                      f"{self.run_dir / 'summary.json'}")
         return summary
 
     def _table_header(self) -> str:

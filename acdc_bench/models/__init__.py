@@ -20,7 +20,8 @@ def create_model(cfg: Any, num_classes: int, in_chans: int) -> nn.Module:
     if name in CIFAR_DEPTHS:
         from acdc_bench.models.cifar_resnet import CifarResNet
 
-        return CifarResNet(CIFAR_DEPTHS[name], num_classes, in_chans, float(cfg.get("width", 1.0)))
+        width, stem_stride = float(cfg.get("width", 1.0)), int(cfg.get("stem_stride", 1))
+        return CifarResNet(CIFAR_DEPTHS[name], num_classes, in_chans, width, stem_stride)
     import timm
 
     timm_name = cfg.get("timm_name") or TIMM_ALIASES.get(name, name)

@@ -1,0 +1,160 @@
+"""The command line as a researcher uses it: runs, outputs, resume, config composition, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, read_jsonl, run_cli
+
+ROW_KEYS = {"epoch", "lr", "train_res", "train_loss", "val_top1", "val_top5", "val_loss", "val_entropy",
+            "epoch_time_s"}
+TINY = ["dataset=digits", "model=resnet20", "method=dense", "model.width=0.25"]
+
+
+def test_two_epoch_digits_run_writes_metrics_and_summary(tmp_path):
+    out = run_cli(*TINY, "epochs=2", f"hydra.run.dir={tmp_path}")
+    assert out.returncode == 0, out.stderr
+    rows = read_jsonl(tmp_path / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [0, 1]
+    for r in rows:
+        assert ROW_KEYS <= set(r)
+        assert 0 <= r["val_top1"] <= r["val_top5"] <= 1
+        assert 0 <= r["val_entropy"] <= math.log(10) + 1e-6
+        assert r["train_res"] == 8 and r["lr"] > 0 and r["train_loss"] > 0
+    assert rows[1]["lr"] < rows[0]["lr"]  # decaying after the peak at epoch 1
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["final"] == rows[-1]
+    assert summary["status"] == "finished"
+    assert summary["world_size"] == 1 and summary["torch_threads"] >= 1
+    assert summary["params_total"] > 0 and summary["elapsed_s"] > 0
+    assert len(summary["config_hash"]) == 16
+    assert (tmp_path / "checkpoints" / "last.pt").is_file()
+    # one console row per epoch, under a header
+    lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
+    assert lines[0].split()[0] == "epoch" and len(lines) == 3
+
+
+def test_digits_learns(tmp_path):
+    out = run_cli("dataset=digits", "model=resnet20", "epochs=6", f"hydra.run.dir={tmp_path}")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["final"]["val_top1"] > 0.9
+
+
+def _kill_after_rows(args: list[str], metrics: Path, rows: int) -> None:
+    """Start a run and SIGKILL it once ``metrics`` has at least ``rows`` rows."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "acdc_bench", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if metrics.exists() and len(read_jsonl(metrics)) >= rows:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_rerun_continues_from_checkpoint_and_matches_uninterrupted(tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    args = [*TINY, "epochs=8"]
+    assert run_cli(*args, f"hydra.run.dir={full}").returncode == 0
+    _kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 2)
+    done = read_jsonl(part / "metrics.jsonl")
+    assert 2 <= len(done) < 8, "the kill should land mid-run"
+    out = run_cli(*args, f"hydra.run.dir={part}")
+    assert out.returncode == 0, out.stderr
+    assert "resuming" in out.stderr
+    a, b = read_jsonl(full / "metrics.jsonl"), read_jsonl(part / "metrics.jsonl")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in rows]  # noqa: E731
+    assert strip(a) == strip(b)
+    # rerunning a finished run trains nothing and keeps the results
+    again = run_cli(*args, f"hydra.run.dir={full}")
+    assert again.returncode == 0 and "already finished" in again.stderr
+    assert strip(read_jsonl(full / "metrics.jsonl")) == strip(a)
+    assert json.loads((full / "summary.json").read_text())["final"]["val_top1"] == a[-1]["val_top1"]
+
+
+def test_default_run_dir_is_a_function_of_the_command(tmp_path):
+    out = run_cli("dataset=digits", "model=resnet20", "model.width=0.25", "epochs=1", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    runs = list((tmp_path / "runs" / "digits" / "dense").iterdir())
+    assert [p.name for p in runs] == ["dataset=digits,epochs=1,model.width=0.25,model=resnet20"]
+
+
+def _groups() -> dict[str, list[str]]:
+    conf = ROOT / "conf"
+    return {g: sorted(p.stem for p in (conf / g).glob("*.yaml"))
+            for g in ("model", "dataset", "method", "distribution", "logger")}
+
+
+@pytest.mark.parametrize("group,option", [(g, o) for g, opts in _groups().items() for o in opts])
+def test_every_config_group_option_composes(group, option):
+    out = run_cli(f"{group}={option}", "--cfg", "job", "--resolve")
+    assert out.returncode == 0, out.stderr
+    assert "name: " in out.stdout and "epochs:" in out.stdout
+
+
+def test_help_lists_groups():
+    out = run_cli("--help")
+    assert out.returncode == 0
+    for group in ("model:", "dataset:", "method:", "distribution:", "logger:"):
+        assert group in out.stdout
+    assert "fashion_mnist" in out.stdout and "resnet20" in out.stdout
+
+
+def test_epochs_default_scales_with_multiplier():
+    out = run_cli("dataset=imagenet", "epoch_multiplier=2.5", "--cfg", "job", "--resolve")
+    assert out.returncode == 0, out.stderr
+    assert "\nepochs: 250\n" in out.stdout
+    out = run_cli("dataset=imagenet", "epoch_multiplier=2.5", "epochs=7", "--cfg", "job", "--resolve")
+    assert "\nepochs: 7\n" in out.stdout
+
+
+def test_imagenet_recipe_values():
+    out = run_cli("dataset=imagenet", "--cfg", "job", "--resolve")
+    import yaml
+
+    cfg = yaml.safe_load(out.stdout)
+    assert cfg["optim"] == {**cfg["optim"], "lr": 0.5, "lr_peak_epoch": 2, "momentum": 0.9,
+                            "weight_decay": 1e-4, "label_smoothing": 0.1}
+    assert cfg["dataset"]["batch_size"] == 1024 and cfg["epochs"] == 100
+    assert cfg["dataset"]["resolution"] == {"min_res": 160, "max_res": 192, "start_ramp": 0.8, "end_ramp": 0.8}
+    assert cfg["dataset"]["eval_res"] == 224 and cfg["dataset"]["eval_crop_ratio"] == 0.875
+
+
+@pytest.mark.parametrize(
+    "override,field",
+    [("method=nosuch", "method"), ("sparsity=1.5", "sparsity"), ("sparsity=-0.1", "sparsity"),
+     ("epochs=0", "epochs"), ("dataset.batch_size=0", "dataset.batch_size"), ("optim.lr=-1", "optim.lr")],
+)
+def test_bad_input_fails_with_one_line_naming_the_field(tmp_path, override, field):
+    out = run_cli("dataset=digits", override, f"hydra.run.dir={tmp_path / 'run'}")
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr
+    assert field in out.stderr.strip().splitlines()[0]
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_multirun_with_basic_launcher(tmp_path):
+    out = run_cli("-m", *TINY, "epochs=1", "seed=0,1", f"hydra.sweep.dir={tmp_path}")
+    assert out.returncode == 0, out.stderr
+    summaries = sorted(tmp_path.glob("*/summary.json"))
+    assert len(summaries) == 2
+    assert len({json.loads(p.read_text())["config_hash"] for p in summaries}) == 2
+
+
+def test_python_module_and_console_script_are_the_same_program():
+    exe = str(Path(sys.executable).parent / "acdc-bench")
+    a = subprocess.run([exe, "--cfg", "job"], capture_output=True, text=True, cwd=ROOT)
+    b = run_cli("--cfg", "job")
+    assert a.returncode == 0 and a.stdout == b.stdout
