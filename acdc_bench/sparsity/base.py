@@ -34,6 +34,18 @@ class SparsityMethod:
         self.context = context
         self.optimizer: torch.optim.Optimizer | None = None
 
+    @classmethod
+    def check_config(cls, cfg: Any, epochs: int) -> None:
+        """Raise ``ConfigError`` for method settings that cannot work (e.g. phases that do
+        not fit into ``epochs``). Called before any data is read or model built."""
+
+    # --- masks (sparse methods override) ------------------------------------------
+    mask_version: int = 0  # incremented by a method whenever its masks change
+
+    def mask_checksum(self) -> int | None:
+        """A fingerprint of all masks, equal on every DDP rank when their masks agree."""
+        return None
+
     # --- schedule -------------------------------------------------------------------
     def schedule(self, epoch: int) -> dict[str, Any]:
         """The method's plan for ``epoch``: at least ``phase`` and ``target_sparsity``.

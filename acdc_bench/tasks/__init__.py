@@ -11,6 +11,9 @@ from acdc_bench.config import validate
 
 def run_task(cfg: DictConfig) -> Any:
     validate(cfg)
+    from acdc_bench.sparsity.methods import method_class
+
+    method_class(cfg.method.name).check_config(cfg, int(cfg.epochs))
     if cfg.task == "train":
         from acdc_bench.tasks.train import train
 
