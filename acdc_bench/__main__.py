@@ -13,26 +13,47 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from acdc_bench.config import ConfigError, register_resolvers
+from acdc_bench.config import ReportedError, register_resolvers
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+_SHOW_TRACEBACKS = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user's choice, before main() sets it
+_TASK_STARTED = False
 
 
-def _fail(msg: str) -> None:
+def _fail(msg: str, status: int = 2) -> None:
     print(f"acdc-bench: error: {msg}", file=sys.stderr, flush=True)
-    sys.exit(2)
+    sys.exit(status)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def _app(cfg: DictConfig):
+    global _TASK_STARTED
+    _TASK_STARTED = True
+    if not _SHOW_TRACEBACKS:  # errors from here on are the task's: Hydra reports them as usual
+        os.environ.pop("HYDRA_FULL_ERROR", None)
     from acdc_bench.tasks import run_task
 
     try:
         return run_task(cfg)
-    except ConfigError as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+    except ReportedError as err:
+        if _SHOW_TRACEBACKS:
             raise
-        _fail(str(err))
+        _fail(str(err), err.exit_code)
+
+
+def _one_line(err: BaseException) -> str:
+    """Hydra's and OmegaConf's multi-line messages about the command line, as one line."""
+    skip = ("See https://", "full_key:", "object_type=", "reference_type=", "Set the environment")
+
+    def text(e: BaseException) -> str:
+        lines = [ln.strip() for ln in str(e).split("Config search path:")[0].splitlines()]
+        return " ".join(ln for ln in lines if ln and not ln.startswith(skip))
+
+    msg, cause = text(err), err.__cause__
+    if cause is not None and text(cause) and text(cause) not in msg:
+        msg += f" ({text(cause)})"
+    override = getattr(err, "override", None)  # hydra's OverrideParseException
+    return f"cannot parse the override {override!r}: {msg}" if override else msg
 
 
 GROUPS = ("model", "dataset", "method", "distribution", "logger", "experiment")
@@ -63,7 +84,27 @@ def check_group_choices(argv: list[str]) -> None:
 def main() -> None:
     register_resolvers()
     check_group_choices(sys.argv[1:])
-    _app()
+    from acdc_bench.distributed import env_rank
+
+    if env_rank() > 0:
+        # torchrun: every rank runs this application, in the same run directory (a function
+        # of the overrides); only rank 0 writes Hydra's .hydra/ files and the log file.
+        sys.argv += ["hydra.output_subdir=null", "hydra/job_logging=disabled", "hydra/hydra_logging=disabled"]
+    if _SHOW_TRACEBACKS:
+        _app()
+        return
+    # Let Hydra raise instead of printing a dozen lines, so that a malformed override, an
+    # unknown key or a missing config group file is one line (and exit status 2) as well.
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        _app()
+    except (HydraException, OmegaConfBaseException) as err:
+        if _TASK_STARTED:
+            raise
+        _fail(_one_line(err))
 
 
 if __name__ == "__main__":

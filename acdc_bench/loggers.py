@@ -46,31 +46,44 @@ class MetricsLogger:
                 if isinstance(v, (int, float)):
                     self.wandb.summary[f"final/{k}"] = v
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
         if not self.enabled:
             return
         self._file.close()
         if self.wandb is not None:
-            self.wandb.finish()
+            self.wandb.finish(exit_code=1 if failed else 0)
 
 
 def _init_wandb(cfg: DictConfig, run_dir: Path):
-    """Offline unless the user asks for online; never waits on the network."""
+    """Offline unless the user asks for online, so that a run never waits on the network;
+    an online start that fails (no network, no API key) continues offline."""
     import wandb
 
     mode = cfg.logger.mode
-    if mode == "offline":
-        sync = f"wandb sync {run_dir / 'wandb'}/offline-run-*"
-        print(f"[acdc-bench] wandb runs offline; upload later with: {sync}", file=sys.stderr, flush=True)
-    os.environ["WANDB_MODE"] = mode
     os.environ.setdefault("WANDB_SILENT", "true")
-    return wandb.init(
-        project=cfg.logger.project,
-        entity=cfg.logger.get("entity"),
-        name=cfg.logger.get("run_name"),
-        dir=str(run_dir),
-        mode=mode,
-        config=OmegaConf.to_container(cfg, resolve=True),
-        settings=wandb.Settings(init_timeout=30, silent=True),
-        reinit="finish_previous" if hasattr(wandb, "Settings") else True,
-    )
+
+    def start(mode: str):
+        os.environ["WANDB_MODE"] = mode
+        return wandb.init(
+            project=cfg.logger.project,
+            entity=cfg.logger.get("entity"),
+            name=cfg.logger.get("run_name"),
+            dir=str(run_dir),
+            mode=mode,
+            config=OmegaConf.to_container(cfg, resolve=True),
+            settings=wandb.Settings(init_timeout=15, silent=True),
+            reinit="finish_previous",
+        )
+
+    sync = f"wandb sync {run_dir / 'wandb'}/offline-run-*"
+    if mode == "online":
+        try:
+            return start("online")
+        except Exception as err:  # wandb raises many kinds (CommError, UsageError, timeouts)
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            print(f"[acdc-bench] wandb could not start online ({first}); logging offline instead",
+                  file=sys.stderr, flush=True)
+            mode = "offline"
+    if mode == "offline":
+        print(f"[acdc-bench] wandb runs offline; upload later with: {sync}", file=sys.stderr, flush=True)
+    return start(mode)
