@@ -86,6 +86,12 @@ class SparsityMethod:
         """What ``task=summary`` reports besides the schedule (masks, FLOPs, ...)."""
         return {}
 
+    def preview_masks(self) -> list[torch.Tensor] | None:
+        """The masks of the prunable weights (``acdc_bench.sparsity.masks.prunable_layers``
+        order) that training would end with, judged from the current, initial weights:
+        ``task=summary`` reports their densities and FLOPs. None: no masks (dense)."""
+        return None
+
     # --- checkpoints ----------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {}

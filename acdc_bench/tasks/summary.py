@@ -1,13 +1,15 @@
-"""``task=summary``: the model, its parameters and the method's schedule, as one JSON object.
+"""``task=summary``: the model, its masks, FLOPs and the method's schedule, as one JSON object.
 
-No data is read and nothing is trained: it works for ``dataset=imagenet`` with no
-ImageNet on disk.
+No data is read and nothing is trained: the masks are the ones ``distribution`` gives the
+initial weights at ``sparsity`` (through the method when it has masks: RigL's initial ones,
+N:M's fixed sparsity; directly for ``method=dense``, whose schedule stays dense), so it
+works for ``dataset=imagenet`` with no ImageNet on disk. Logs go to stderr, the JSON
+object is the only line on stdout.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from typing import Any
 
@@ -17,23 +19,45 @@ from omegaconf import DictConfig
 def summary(cfg: DictConfig) -> dict[str, Any]:
     import torch
 
+    from acdc_bench.metrics.sparse import sparse_report
     from acdc_bench.models import create_model
+    from acdc_bench.sparsity import scores
+    from acdc_bench.sparsity.distributions import build_distribution
+    from acdc_bench.sparsity.masks import prunable_layers
     from acdc_bench.sparsity.methods import method_class
 
-    logging.getLogger(__name__).info("building %s for %s", cfg.model.name, cfg.dataset.name)
+    # Hydra's job logging writes to stdout, which is the JSON's alone.
+    print(f"[acdc-bench] summary of {cfg.model.name} on {cfg.dataset.name}", file=sys.stderr, flush=True)
     torch.manual_seed(int(cfg.seed))
     model = create_model(cfg.model, int(cfg.dataset.num_classes), int(cfg.dataset.in_chans))
     epochs = int(cfg.epochs)
+    eval_res = int(cfg.dataset.eval_res)
     method = method_class(cfg.method.name)(cfg, model, epochs, 1, is_main=True, device=torch.device("cpu"),
-                                           eval_res=int(cfg.dataset.eval_res))
+                                           eval_res=eval_res)
+    layers = prunable_layers(model)
+    masks = method.preview_masks()
+    described = method.describe()
+    if masks is None:  # a method without masks (dense): the masks `distribution` would give
+        distribution = build_distribution(cfg, layers)
+        masks = [torch.empty(layer.shape, dtype=torch.bool) for layer in layers]
+        distribution.select(scores.magnitude([layer.weight for layer in layers]),
+                            distribution.target(float(cfg.sparsity)), masks)
+        described = {"distribution": distribution.describe(), **described}
+    counts = torch.stack([m.sum() for m in masks]).tolist()
+    densities = [c / layer.numel for c, layer in zip(counts, layers, strict=True)]
     out: dict[str, Any] = {
         "model": cfg.model.name,
         "dataset": cfg.dataset.name,
         "method": cfg.method.name,
         "epochs": epochs,
-        "params_total": sum(p.numel() for p in model.parameters()),
+        "sparsity": float(cfg.sparsity),
+        "eval_res": eval_res,
     }
-    out.update(method.describe())
+    out.update(sparse_report(model, layers, densities, int(cfg.dataset.in_chans), eval_res))
+    prunable = sum(layer.numel for layer in layers)
+    kept = sum(d * layer.numel for d, layer in zip(densities, layers, strict=True))
+    out["prunable_sparsity"] = 1.0 - kept / prunable
+    out.update(described)
     out["schedule"] = [{"epoch": e, **method.schedule(e)} for e in range(epochs)]
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()

@@ -9,6 +9,10 @@ from acdc_bench.sparsity.base import SparsityMethod
 # name -> "module:Class"; imported lazily so that choosing one method loads only it.
 METHODS: dict[str, str] = {
     "dense": "acdc_bench.sparsity.methods.dense:Dense",
+    "acdc": "acdc_bench.sparsity.methods.acdc:ACDC",
+    "acdcpp": "acdc_bench.sparsity.methods.acdc:ACDC",  # AC/DC++: a config preset (conf/method/acdcpp.yaml)
+    "gmp": "acdc_bench.sparsity.methods.gmp:GMP",
+    "rigl": "acdc_bench.sparsity.methods.rigl:RigL",
 }
 
 

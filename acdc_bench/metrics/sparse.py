@@ -1,0 +1,92 @@
+"""Sparsity metrics of a model's prunable weights, as paper 001 defines them.
+
+- sparsity: the fraction of exact zeros among prunable weights (whatever made them zero:
+  a mask, or weight decay during decompression, Sec. 3.7 / Fig. 8);
+- mask IoU (Sec. 3.5): |A ∩ B| / |A ∪ B| of the nonzero supports at two checkpoints;
+- channel sparsity (Sec. 3.6, Table 3): the fraction of conv output channels whose
+  weights are all zero, over all conv layers;
+- per-layer density and the number of parameters a sparse model stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+@torch.no_grad()
+def support(weights: Sequence[Tensor], out: Tensor | None = None) -> Tensor:
+    """The nonzero positions of all ``weights`` as one flat bool tensor (in ``out`` if given)."""
+    total = sum(w.numel() for w in weights)
+    if out is None:
+        out = torch.empty(total, dtype=torch.bool, device=weights[0].device)
+    offset = 0
+    for w in weights:
+        n = w.numel()
+        torch.ne(w.detach().reshape(-1), 0, out=out[offset: offset + n])
+        offset += n
+    return out
+
+
+@torch.no_grad()
+def zero_fraction(weights: Sequence[Tensor]) -> float:
+    """Fraction of exact zeros among ``weights`` (one host sync)."""
+    total = sum(w.numel() for w in weights)
+    nonzero = torch.stack([torch.count_nonzero(w.detach()) for w in weights]).sum()
+    return 1.0 - float(nonzero) / total
+
+
+@torch.no_grad()
+def mask_iou(a: Tensor, b: Tensor) -> float | None:
+    """Intersection over union of two supports (bool tensors); None when both are empty."""
+    union = torch.logical_or(a, b).sum()
+    inter = torch.logical_and(a, b).sum()
+    u = int(union)
+    return None if u == 0 else int(inter) / u
+
+
+@torch.no_grad()
+def channel_sparsity(weights: Sequence[Tensor]) -> float | None:
+    """Fraction of output channels (dim 0) that are entirely zero, over all ``weights``
+    (conv weights; None when there are none)."""
+    if not weights:
+        return None
+    zero = torch.stack([(w.detach().reshape(w.shape[0], -1) != 0).any(1).logical_not().sum()
+                        for w in weights])
+    return float(zero.sum()) / sum(w.shape[0] for w in weights)
+
+
+@torch.no_grad()
+def layer_densities(weights: Sequence[Tensor]) -> list[float]:
+    """Fraction of nonzero weights per layer (one host sync)."""
+    counts = torch.stack([torch.count_nonzero(w.detach()) for w in weights]).tolist()
+    return [c / w.numel() for c, w in zip(counts, weights, strict=True)]
+
+
+def params_stored(model: nn.Module, prunable: Sequence[Tensor], densities: Sequence[float]) -> int:
+    """Parameters a sparse model stores: every non-prunable parameter (biases, norms) plus
+    the nonzero prunable weights."""
+    total = sum(p.numel() for p in model.parameters())
+    pruned = sum(round(w.numel() * (1.0 - d)) for w, d in zip(prunable, densities, strict=True))
+    return total - pruned
+
+
+def sparse_report(model: nn.Module, layers: Sequence, densities: Sequence[float], in_chans: int,
+                  resolution: int) -> dict:
+    """What ``summary.json`` and ``task=summary`` say about a (sparse) model: inference FLOPs
+    at ``resolution`` (RigL counting), stored parameters and per-layer densities."""
+    from acdc_bench.metrics.flops import inference_flops, layer_macs
+
+    weights = [layer.weight for layer in layers]
+    macs = layer_macs(model, layers, in_chans, resolution)
+    dense_flops, fraction = inference_flops(macs, densities)
+    return {
+        "dense_flops": dense_flops,
+        "inference_flops_fraction": fraction,
+        "params_total": sum(p.numel() for p in model.parameters()),
+        "params_nonzero": params_stored(model, weights, densities),
+        "layers": [{"name": layer.name, "shape": list(layer.shape), "density": d, "macs": m}
+                   for layer, d, m in zip(layers, densities, macs, strict=True)],
+    }

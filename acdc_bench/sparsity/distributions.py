@@ -1,0 +1,323 @@
+"""Sparsity distributions: how a sparsity target becomes masks, given scores.
+
+A distribution decides which prunable layers are pruned and how the budget is split
+among them; it selects by top-k on scores (higher = keep) and never computes scores
+itself. ``distribution.keep_dense`` lists layers left dense and out of the budget:
+``first`` (the input convolution), ``last`` (the classifier) or layer names.
+
+- ``global`` / ``fld``: one magnitude threshold over all pruned layers (one ``kthvalue``
+  over the concatenated scores); ``fld`` keeps the first and last layers dense (AC/DC++ FLD).
+- ``uniform``: every pruned layer at the target.
+- ``erk``: Erdős–Rényi-Kernel (RigL): density of a layer proportional to
+  ``sum(shape) / prod(shape)``; a layer whose density would exceed 1 becomes dense and the
+  budget is solved again over the rest.
+- ``gmp_fld``: first layer dense, last layer at ``last_sparsity`` (80%), the rest global
+  (the GMP / Top-KAST setting of paper 001 Table 1).
+- ``block4``: global threshold over groups of ``block_size`` consecutive weights along the
+  input dimension, scored by their summed score (paper 001 Fig. 6).
+- ``nm``: N:M semi-structured, N kept in every M consecutive weights along the input
+  dimension (2:4 for sparse tensor cores); the sparsity is 1 - N/M.
+
+Layers whose input dimension is not a multiple of the group size (e.g. an RGB stem for
+``block4`` and ``nm``) cannot be grouped and stay dense, out of the budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+from torch import Tensor
+
+from acdc_bench.config import ConfigError
+from acdc_bench.sparsity.masks import PrunableLayer
+
+KEEP_DENSE_WORDS = ("first", "last")
+
+
+# ---------------------------------------------------------------------- selection primitives
+@torch.no_grad()
+def threshold_select(scores: Sequence[Tensor], n_prune: int, out: Sequence[Tensor]) -> None:
+    """Keep everything above the ``n_prune``-th smallest score over all ``scores`` together.
+
+    One ``kthvalue`` over the concatenated scores, then one comparison per layer. Ties at the
+    threshold are pruned together (with magnitudes that happens for exact zeros only, which
+    then all stay pruned).
+    """
+    if n_prune <= 0:
+        for o in out:
+            o.fill_(True)
+        return
+    flat = torch.cat([s.reshape(-1) for s in scores])
+    threshold = torch.kthvalue(flat, min(n_prune, flat.numel())).values
+    del flat
+    for s, o in zip(scores, out, strict=True):
+        torch.gt(s, threshold, out=o)
+
+
+@torch.no_grad()
+def topk_select(score: Tensor, keep: int, out: Tensor) -> None:
+    """Keep exactly the ``keep`` highest scores of one tensor (ties broken arbitrarily)."""
+    n = score.numel()
+    if keep >= n:
+        out.fill_(True)
+        return
+    if keep <= 0:
+        out.fill_(False)
+        return
+    flat = score.reshape(-1)
+    chosen = torch.zeros(n, dtype=torch.bool, device=score.device)
+    if keep <= n // 2:
+        chosen[flat.topk(keep, sorted=False).indices] = True
+    else:  # the smaller top-k: choose what goes
+        chosen.fill_(True)
+        chosen[flat.topk(n - keep, largest=False, sorted=False).indices] = False
+    out.copy_(chosen.view(score.shape))
+
+
+def grouped(t: Tensor, group: int) -> Tensor:
+    """``t`` as rows of ``group`` consecutive entries along the input dimension (dim 1)."""
+    return t.movedim(1, -1).reshape(-1, group)
+
+
+def ungrouped(rows: Tensor, like: Tensor) -> Tensor:
+    """Inverse of :func:`grouped`: rows back to the shape of ``like``."""
+    moved = like.movedim(1, -1).shape
+    return rows.reshape(moved).movedim(-1, 1)
+
+
+# ---------------------------------------------------------------------- ERK
+def erk_densities(shapes: Sequence[Sequence[int]], sparsity: float, power_scale: float = 1.0) -> list[float]:
+    """Erdős–Rényi-Kernel layer densities meeting ``1 - sparsity`` overall (RigL's rule).
+
+    Density_l = eps * (sum(shape_l) / prod(shape_l)) ** power_scale; eps is solved so that
+    the kept weights total ``(1 - sparsity) * sum(numel)``. Any layer whose density would
+    exceed 1 is made dense (largest raw density first) and eps is solved again over the rest.
+    """
+    numels = [math.prod(s) for s in shapes]
+    raw = [(sum(s) / math.prod(s)) ** power_scale for s in shapes]
+    dense: set[int] = set()
+    while True:
+        budget = sum((1.0 - sparsity) * n for n in numels) - sum(numels[i] for i in dense)
+        divisor = sum(raw[i] * numels[i] for i in range(len(shapes)) if i not in dense)
+        if divisor <= 0:  # everything dense: sparsity too low to prune anything sensibly
+            return [1.0] * len(shapes)
+        eps = budget / divisor
+        over = [i for i in range(len(shapes)) if i not in dense and eps * raw[i] > 1.0]
+        if not over:
+            return [1.0 if i in dense else eps * raw[i] for i in range(len(shapes))]
+        top = max(raw[i] for i in over)
+        dense.update(i for i in over if raw[i] == top)
+
+
+# ---------------------------------------------------------------------- distributions
+class Distribution:
+    """Turns scores into masks at a sparsity target (the fraction of pruned weights among
+    the layers it prunes)."""
+
+    name = "global"
+    default_keep_dense: tuple[str, ...] = ()
+    group: int = 1  # structured distributions prune groups of this many weights
+    fixed_sparsity: float | None = None  # N:M fixes the sparsity
+
+    def __init__(self, cfg: Any, layers: Sequence[PrunableLayer]):
+        self.cfg = cfg
+        self.layers = list(layers)
+        keep = cfg.get("keep_dense", None)
+        keep = list(self.default_keep_dense) if keep is None else list(keep)
+        self.keep_dense_names = keep
+        self.dense = [False] * len(self.layers)
+        names = {layer.name: i for i, layer in enumerate(self.layers)}
+        for item in keep:
+            if item == "first":
+                self.dense[0] = True
+            elif item == "last":
+                self.dense[-1] = True
+            elif item in names:
+                self.dense[names[item]] = True
+            else:
+                listed = ", ".join(list(names)[:4])
+                raise ConfigError("distribution.keep_dense", list(keep),
+                                  f"first, last or names of conv/linear layers ({listed}, ...)")
+        # Layers that cannot be grouped stay dense (structured distributions only).
+        self.ungroupable = [self.group > 1 and layer.shape[1] % self.group != 0 for layer in self.layers]
+        self.pruned = [not (d or u) for d, u in zip(self.dense, self.ungroupable, strict=True)]
+        if not any(self.pruned):
+            raise ConfigError("distribution.keep_dense", list(keep), "a list that leaves some layer to prune")
+
+    def target(self, sparsity: float) -> float:
+        return self.fixed_sparsity if self.fixed_sparsity is not None else sparsity
+
+    def _pruned(self, seq: Sequence[Any]) -> list[Any]:
+        return [x for x, p in zip(seq, self.pruned, strict=True) if p]
+
+    @torch.no_grad()
+    def select(self, scores: Sequence[Tensor], sparsity: float, out: Sequence[Tensor]) -> None:
+        """Write the masks at ``sparsity`` into ``out`` (kept-dense layers all True)."""
+        for o, p in zip(out, self.pruned, strict=True):
+            if not p:
+                o.fill_(True)
+        if sparsity <= 0:
+            for o in out:
+                o.fill_(True)
+            return
+        self._select(self._pruned(scores), sparsity, self._pruned(out), self._pruned(self.layers))
+
+    def _select(self, scores: list[Tensor], sparsity: float, out: list[Tensor],
+                layers: list[PrunableLayer]) -> None:
+        n_prune = round(sparsity * sum(layer.numel for layer in layers))
+        threshold_select(scores, n_prune, out)
+
+    def keep_counts(self, scores: Sequence[Tensor], sparsity: float) -> list[int]:
+        """Kept weights per layer at ``sparsity`` (per-layer budgets; RigL keeps them fixed)."""
+        masks = [torch.empty(s.shape, dtype=torch.bool, device=s.device) for s in scores]
+        self.select(scores, sparsity, masks)
+        return [int(c) for c in torch.stack([m.sum() for m in masks]).tolist()]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "keep_dense": [layer.name for layer, d in zip(self.layers, self.dense, strict=True) if d],
+            "ungroupable_dense": [layer.name for layer, u in zip(self.layers, self.ungroupable, strict=True)
+                                  if u],
+        }
+
+
+class FLD(Distribution):
+    name = "fld"
+    default_keep_dense = ("first", "last")
+
+
+class PerLayer(Distribution):
+    """Distributions with a fixed budget per layer: exact top-k within each layer."""
+
+    def layer_sparsities(self, sparsity: float) -> list[float]:
+        raise NotImplementedError
+
+    def _select(self, scores, sparsity, out, layers) -> None:
+        for s, o, layer, ls in zip(scores, out, layers, self.layer_sparsities(sparsity), strict=True):
+            topk_select(s, layer.numel - round(ls * layer.numel), o)
+
+    def keep_counts(self, scores: Sequence[Tensor], sparsity: float) -> list[int]:
+        per_layer = iter(self.layer_sparsities(sparsity))
+        return [layer.numel - round(next(per_layer) * layer.numel) if p else layer.numel
+                for layer, p in zip(self.layers, self.pruned, strict=True)]
+
+
+class Uniform(PerLayer):
+    name = "uniform"
+    default_keep_dense = ("first", "last")
+
+    def layer_sparsities(self, sparsity: float) -> list[float]:
+        return [sparsity] * sum(self.pruned)
+
+
+class ERK(PerLayer):
+    name = "erk"
+
+    def layer_sparsities(self, sparsity: float) -> list[float]:
+        power = float(self.cfg.get("erk_power_scale", 1.0))
+        shapes = [layer.shape for layer in self._pruned(self.layers)]
+        return [1.0 - d for d in erk_densities(shapes, sparsity, power)]
+
+
+class GmpFLD(Distribution):
+    """First layer dense, last layer at ``last_sparsity`` (or the current target while that
+    is lower, so a gradual schedule ramps it too), the rest one global threshold."""
+
+    name = "gmp_fld"
+    default_keep_dense = ("first",)
+
+    def _select(self, scores, sparsity, out, layers) -> None:
+        last_is_pruned = self.pruned[-1]
+        if not last_is_pruned or len(layers) == 1:
+            return super()._select(scores, sparsity, out, layers)
+        last_sparsity = min(float(self.cfg.get("last_sparsity", 0.8)), sparsity)
+        topk_select(scores[-1], layers[-1].numel - round(last_sparsity * layers[-1].numel), out[-1])
+        super()._select(scores[:-1], sparsity, out[:-1], layers[:-1])
+
+
+class Block(Distribution):
+    """Global threshold over blocks of consecutive weights along the input dimension."""
+
+    name = "block4"
+
+    def __init__(self, cfg: Any, layers: Sequence[PrunableLayer]):
+        self.group = int(cfg.get("block_size", 4))
+        super().__init__(cfg, layers)
+
+    def _select(self, scores, sparsity, out, layers) -> None:
+        group_scores = [grouped(s, self.group).sum(1) for s in scores]
+        group_masks = [torch.empty_like(g, dtype=torch.bool) for g in group_scores]
+        n_groups = sum(g.numel() for g in group_scores)
+        threshold_select(group_scores, round(sparsity * n_groups), group_masks)
+        for gm, o in zip(group_masks, out, strict=True):
+            o.copy_(ungrouped(gm.unsqueeze(1).expand(-1, self.group), o))
+
+
+class NM(Distribution):
+    """N of every M consecutive input-dimension weights kept (exactly)."""
+
+    name = "nm"
+
+    def __init__(self, cfg: Any, layers: Sequence[PrunableLayer]):
+        self.n, self.group = int(cfg.get("n", 2)), int(cfg.get("m", 4))
+        self.fixed_sparsity = 1.0 - self.n / self.group
+        super().__init__(cfg, layers)
+
+    def _select(self, scores, sparsity, out, layers) -> None:
+        for s, o in zip(scores, out, strict=True):
+            rows = grouped(s, self.group)
+            keep = torch.zeros(rows.shape, dtype=torch.bool, device=s.device)
+            keep.scatter_(1, rows.topk(self.n, dim=1).indices, True)
+            o.copy_(ungrouped(keep, o))
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "n": self.n, "m": self.group}
+
+
+DISTRIBUTIONS: dict[str, type[Distribution]] = {
+    "global": Distribution, "fld": FLD, "uniform": Uniform, "erk": ERK, "gmp_fld": GmpFLD,
+    "block4": Block, "nm": NM,
+}
+
+
+def _number(cfg: Any, key: str, default: Any) -> Any:
+    value = cfg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"distribution.{key}", value, "a number")
+    return value
+
+
+def check_distribution_config(cfg: Any) -> None:
+    """Field checks that need no model (``check_config`` calls this before any work)."""
+    d = cfg.distribution
+    name = d.get("name")
+    if name not in DISTRIBUTIONS:
+        raise ConfigError("distribution.name", name, f"one of {sorted(DISTRIBUTIONS)}")
+    keep = d.get("keep_dense", [])
+    if keep is not None and not (OmegaConf.is_list(keep) or isinstance(keep, (list, tuple))):
+        raise ConfigError("distribution.keep_dense", keep, "a list of first, last or layer names")
+    if name == "erk" and _number(d, "erk_power_scale", 1.0) <= 0:
+        raise ConfigError("distribution.erk_power_scale", d.erk_power_scale, "a positive number")
+    if name == "gmp_fld" and not 0 <= _number(d, "last_sparsity", 0.8) < 1:
+        raise ConfigError("distribution.last_sparsity", d.last_sparsity, "a fraction in [0, 1)")
+    if name == "block4":
+        size = _number(d, "block_size", 4)
+        if not isinstance(size, int) or size < 2:
+            raise ConfigError("distribution.block_size", size, "an integer >= 2")
+    if name == "nm":
+        n, m = _number(d, "n", 2), _number(d, "m", 4)
+        if not isinstance(m, int) or m < 2:
+            raise ConfigError("distribution.m", m, "an integer >= 2")
+        if not isinstance(n, int) or not 1 <= n < m:
+            raise ConfigError("distribution.n", n, f"an integer in [1, m) = [1, {m})")
+
+
+def build_distribution(cfg: Any, layers: Sequence[PrunableLayer]) -> Distribution:
+    """The distribution ``cfg.distribution`` over ``layers`` (raises ``ConfigError``)."""
+    check_distribution_config(cfg)
+    return DISTRIBUTIONS[cfg.distribution.name](cfg.distribution, layers)

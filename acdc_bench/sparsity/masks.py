@@ -1,0 +1,201 @@
+"""Boolean masks over the prunable weights, and the per-step operations on them.
+
+Prunable weights are the weights of convolution and linear layers, never biases or
+normalisation parameters (paper 001, Appendix B). They are listed in module order, so the
+first is the input convolution and the last the classifier.
+
+A :class:`MaskSet` keeps one bool per prunable weight (1 byte), all in one flat buffer with
+a view per layer shaped (and strided) like its weight. The per-step work of sparse training
+is two fused multi-tensor products (``torch._foreach_mul_``): gradients after backward and
+weights after the optimizer step, so masked weights stay exactly zero. Neither reads
+anything back to the host, so a training step never waits for the device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+PRUNABLE_TYPES: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+MOMENTUM_RESETS = ("returning", "all", "none")
+
+
+@dataclass(frozen=True)
+class PrunableLayer:
+    """One prunable weight: the module that owns it and its name in ``model.named_modules()``."""
+
+    name: str
+    module: nn.Module
+    weight: nn.Parameter
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.weight.shape)
+
+    @property
+    def numel(self) -> int:
+        return self.weight.numel()
+
+    @property
+    def is_conv(self) -> bool:
+        return not isinstance(self.module, nn.Linear)
+
+
+def prunable_layers(model: nn.Module) -> list[PrunableLayer]:
+    """Conv and linear weights in module order (first = input conv, last = classifier).
+
+    A weight shared by several modules is listed once, at its first owner.
+    """
+    seen: set[int] = set()
+    layers = []
+    for name, module in model.named_modules():
+        if isinstance(module, PRUNABLE_TYPES) and isinstance(getattr(module, "weight", None), nn.Parameter):
+            w = module.weight
+            if id(w) not in seen and w.requires_grad:
+                seen.add(id(w))
+                layers.append(PrunableLayer(name, module, w))
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no conv or linear weights to prune")
+    return layers
+
+
+def _dense_strides(t: Tensor) -> bool:
+    """Whether ``t`` covers its storage without gaps or overlaps (any dimension order)."""
+    expected = 1
+    for size, stride in sorted(zip(t.shape, t.stride(), strict=True), key=lambda d: d[1]):
+        if size != 1 and stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+class MaskSet:
+    """One bool mask per prunable weight (``True`` = the weight is kept).
+
+    ``masks[i]`` is a view into ``flat`` with the size and strides of ``weights[i]``
+    (so channels-last weights get channels-last masks and the products stay
+    element-wise over memory). ``version`` counts mask changes; every method that
+    changes masks calls :meth:`changed`.
+    """
+
+    def __init__(self, layers: Sequence[PrunableLayer]):
+        self.layers = list(layers)
+        self.weights: list[Tensor] = [layer.weight for layer in self.layers]
+        self.numels = [w.numel() for w in self.weights]
+        self.total = sum(self.numels)
+        device = self.weights[0].device
+        padded = -(-self.total // 8) * 8  # whole bytes when packed for checkpoints
+        self._storage = torch.ones(padded, dtype=torch.bool, device=device)
+        self.flat = self._storage[: self.total]
+        self.masks: list[Tensor] = []
+        offset = 0
+        for w, n in zip(self.weights, self.numels, strict=True):
+            chunk = self.flat[offset: offset + n]
+            if w.is_contiguous() or not _dense_strides(w):
+                view = chunk.view(w.shape)
+            else:
+                view = chunk.as_strided(w.shape, w.stride())
+            self.masks.append(view)
+            offset += n
+        self.version = 0
+        self._checksum: tuple[int, int] | None = None
+
+    # ------------------------------------------------------------------ changes
+    def changed(self) -> None:
+        """Record a change of the masks (``mask_version`` for the DDP consistency check)."""
+        self.version += 1
+
+    @torch.no_grad()
+    def fill_(self, value: bool = True) -> None:
+        self.flat.fill_(value)
+        self.changed()
+
+    @torch.no_grad()
+    def copy_(self, masks: Sequence[Tensor]) -> None:
+        torch._foreach_copy_(self.masks, list(masks))
+        self.changed()
+
+    # ------------------------------------------------------------------ per step
+    @torch.no_grad()
+    def apply_to_weights(self) -> None:
+        """Zero the masked weights (one fused multi-tensor product, no host sync)."""
+        torch._foreach_mul_(self.weights, self.masks)
+
+    @torch.no_grad()
+    def apply_to_grads(self) -> None:
+        """Zero the gradients of masked weights, so that neither the step nor the
+        momentum buffer moves them."""
+        pairs = [(w.grad, m) for w, m in zip(self.weights, self.masks, strict=True) if w.grad is not None]
+        if pairs:
+            grads, masks = zip(*pairs, strict=True)
+            torch._foreach_mul_(list(grads), list(masks))
+
+    # ------------------------------------------------------------------ optimizer state
+    def _state_tensors(self, optimizer: torch.optim.Optimizer, param: Tensor) -> Iterable[Tensor]:
+        """The optimizer's per-weight buffers (SGD momentum, Adam moments) of ``param``."""
+        for value in optimizer.state.get(param, {}).values():
+            if isinstance(value, Tensor) and value.shape == param.shape:
+                yield value
+
+    @torch.no_grad()
+    def zero_momentum(self, optimizer: torch.optim.Optimizer | None,
+                      where: Sequence[Tensor] | None = None) -> None:
+        """Zero the optimizer buffers of prunable weights where ``where`` is True (all of them
+        when ``where`` is None). Used for weights that come back and weights just pruned."""
+        if optimizer is None:
+            return
+        for i, w in enumerate(self.weights):
+            for buf in self._state_tensors(optimizer, w):
+                if where is None:
+                    buf.zero_()
+                else:
+                    buf.masked_fill_(where[i], 0)
+
+    @torch.no_grad()
+    def mask_momentum(self, optimizer: torch.optim.Optimizer | None) -> None:
+        """Zero the optimizer buffers of masked weights: a pruned weight keeps no velocity."""
+        if optimizer is None:
+            return
+        for w, m in zip(self.weights, self.masks, strict=True):
+            for buf in self._state_tensors(optimizer, w):
+                buf.mul_(m)
+
+    # ------------------------------------------------------------------ measurements
+    def inverted(self) -> list[Tensor]:
+        """The masked-out positions (new tensors)."""
+        return [~m for m in self.masks]
+
+    def densities(self) -> list[float]:
+        """Fraction of kept weights per layer (one host sync)."""
+        counts = torch.stack([m.sum() for m in self.masks]).tolist()
+        return [c / n for c, n in zip(counts, self.numels, strict=True)]
+
+    def checksum(self) -> int:
+        """A fingerprint of all masks (equal on every rank when their masks agree)."""
+        if self._checksum is None or self._checksum[0] != self.version:
+            packed = self.packed()
+            digest = hashlib.blake2b(packed.numpy().tobytes(), digest_size=8).digest()
+            self._checksum = (self.version, int.from_bytes(digest, "little") >> 1)
+        return self._checksum[1]
+
+    # ------------------------------------------------------------------ checkpoints
+    def packed(self) -> Tensor:
+        """The masks as bits (8 per byte) on the CPU, for checkpoints and fingerprints."""
+        return torch.from_numpy(np.packbits(self._storage.cpu().numpy()))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"packed": self.packed(), "total": self.total, "version": self.version}
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if int(state["total"]) != self.total:
+            raise ValueError(f"checkpoint masks cover {state['total']} weights, the model has {self.total}")
+        bits = np.unpackbits(state["packed"].numpy())[: self._storage.numel()].astype(bool)
+        self._storage.copy_(torch.from_numpy(bits))
+        self.version = int(state["version"])

@@ -1,0 +1,232 @@
+"""AC/DC: Alternating Compressed/DeCompressed training (paper 000; paper 001 Sec. 3, App. B).
+
+Dense warm-up, then compression (sparse) and decompression (dense) phases alternating every
+``phase_epochs``, a longer final decompression phase and a final compression phase. For
+ImageNet's 100 epochs (warm-up 10, phases 5, final 10 and 15): dense 0-9, sparse 10-14,
+dense 15-19, ..., sparse 70-74, dense 75-84, sparse 85-99. Compression is a top-k
+projection of the current weights with the configured distribution; decompression lifts
+the mask (pruned weights return at zero). Training returns a sparse/dense pair: the model
+at the end of the final decompression phase is saved as ``checkpoints/dense_final.pt``
+and its metrics go into ``summary.json`` under ``dense``.
+
+Longer runs (AC/DC++, ``epoch_multiplier``) keep the 5-epoch phases and fit more of them
+(paper 001 Sec. 3.2.1, App. D); the default warm-up is 10% of the epochs.
+
+Options: ``decompression_sparsity`` (paper 001 Table 5) keeps a sparser mask during
+decompression: the phase starts with one dense step, then the weights are projected to that
+sparsity and the mask holds to the end of the phase (so the weights that return are chosen
+by the magnitude a dense step gives them, i.e. by their gradient). ``sparsity_ramp_start``
+(paper 001 Sec. 3.2.2) ramps the compression sparsity linearly over the compression phases
+from this value to the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from acdc_bench.config import ConfigError
+from acdc_bench.sparsity.distributions import check_distribution_config
+from acdc_bench.sparsity.masked import MaskedMethod, method_choice, method_float, method_int
+from acdc_bench.sparsity.masks import MOMENTUM_RESETS
+
+WARMUP_FRACTION = 0.1  # default dense warm-up: 10% of the epochs (paper 001, App. B)
+
+
+@dataclass(frozen=True)
+class Phase:
+    stage: str  # warmup | compression | decompression
+    start: int  # first epoch
+    end: int  # one past the last epoch
+    final: bool = False
+    index: int = 0  # compression phases: 0, 1, ... (the sparsity ramp)
+
+
+def _fits(epochs: int, warmup: int, phase: int, final_decompression: int, final_compression: int) -> bool:
+    middle = epochs - warmup - final_decompression - final_compression
+    return middle >= 0 and middle % phase == 0 and (middle // phase) % 2 == (1 if middle else 0)
+
+
+def resolve_warmup(epochs: int, warmup: int | None, phase: int, final_decompression: int,
+                   final_compression: int) -> int:
+    """The warm-up length: as configured, or (null) 10% of the epochs, moved later to the first
+    epoch from which the alternating phases fill the run exactly (e.g. 30 for 250 epochs)."""
+    if warmup is not None:
+        return warmup
+    start = round(WARMUP_FRACTION * epochs)
+    for w in range(start, start + 2 * phase):
+        if _fits(epochs, w, phase, final_decompression, final_compression):
+            return w
+    return start  # does not fit: acdc_phases says why
+
+
+def acdc_phases(epochs: int, warmup: int, phase: int, final_decompression: int,
+                final_compression: int) -> list[Phase]:
+    """The AC/DC phase plan; ``ConfigError`` naming the field when it cannot fill ``epochs``.
+
+    Between the warm-up and the final decompression phase, compression and decompression
+    phases of ``phase`` epochs alternate, starting and ending with compression (so their
+    number is odd, or zero when the warm-up runs into the final phases).
+    """
+    lengths = warmup + final_decompression + final_compression
+    if lengths > epochs:
+        raise ConfigError("epochs", epochs,
+                          f"at least method.warmup_epochs + final_decompression_epochs + "
+                          f"final_compression_epochs = {warmup} + {final_decompression} + "
+                          f"{final_compression} = {lengths} for AC/DC")
+    middle = epochs - lengths
+    if not _fits(epochs, warmup, phase, final_decompression, final_compression):
+        fitting = [p for p in range(1, middle + 1) if middle % p == 0 and (middle // p) % 2 == 1]
+        raise ConfigError(
+            "method.phase_epochs", phase,
+            f"a length whose alternating compression/decompression phases fill epochs {warmup}-"
+            f"{warmup + middle - 1} ({middle} epochs) with an odd number of phases: one of {fitting} "
+            f"(or change method.warmup_epochs / final_decompression_epochs / final_compression_epochs)",
+        )
+    plan = [Phase("warmup", 0, warmup)] if warmup else []
+    compressions = 0
+    for i, start in enumerate(range(warmup, warmup + middle, phase)):
+        if i % 2 == 0:
+            plan.append(Phase("compression", start, start + phase, index=compressions))
+            compressions += 1
+        else:
+            plan.append(Phase("decompression", start, start + phase))
+    fd_start = warmup + middle
+    plan.append(Phase("decompression", fd_start, fd_start + final_decompression, final=True))
+    plan.append(Phase("compression", fd_start + final_decompression, epochs, final=True, index=compressions))
+    return plan
+
+
+def _settings(cfg: Any, epochs: int) -> dict[str, Any]:
+    """The method fields, checked (``ConfigError`` naming the field)."""
+    phase = method_int(cfg, "phase_epochs", low=1, default=5)
+    fd = method_int(cfg, "final_decompression_epochs", low=1, default=10)
+    fc = method_int(cfg, "final_compression_epochs", low=1, default=15)
+    warmup = method_int(cfg, "warmup_epochs", low=0, default=None, nullable=True)
+    return {
+        "warmup": resolve_warmup(epochs, warmup, phase, fd, fc), "phase": phase, "final_decompression": fd,
+        "final_compression": fc,
+        "decompression_sparsity": method_float(cfg, "decompression_sparsity", 0.0, 1.0, default=0.0),
+        "ramp_start": method_float(cfg, "sparsity_ramp_start", 0.0, 1.0, default=None, nullable=True),
+        "momentum_reset": method_choice(cfg, "momentum_reset", MOMENTUM_RESETS, ACDC.default_momentum_reset),
+    }
+
+
+class ACDC(MaskedMethod):
+    """AC/DC (and AC/DC++ through ``conf/method/acdcpp.yaml``)."""
+
+    name = "acdc"
+    # The authors' code zeroes the whole momentum buffer when a decompression phase begins.
+    default_momentum_reset = "all"
+
+    @classmethod
+    def check_config(cls, cfg: Any, epochs: int) -> None:
+        check_distribution_config(cfg)
+        s = _settings(cfg, epochs)
+        acdc_phases(epochs, s["warmup"], s["phase"], s["final_decompression"], s["final_compression"])
+        structured = cfg.distribution.name == "nm"
+        target = float(cfg.sparsity)
+        ramp, dsp = s["ramp_start"], s["decompression_sparsity"]
+        if ramp is not None and (structured or ramp > target):
+            allowed = "null with distribution=nm" if structured else f"a sparsity <= sparsity ({target})"
+            raise ConfigError("method.sparsity_ramp_start", ramp, allowed)
+        lowest = min(target, ramp) if ramp is not None else target
+        if dsp > 0 and (structured or dsp >= lowest):
+            raise ConfigError("method.decompression_sparsity", dsp,
+                              "0 with distribution=nm" if structured
+                              else f"a sparsity below the compression sparsity ({lowest})")
+
+    def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
+        super().__init__(cfg, model, epochs, steps_per_epoch, **context)
+        s = _settings(cfg, epochs)
+        self.phases = acdc_phases(epochs, s["warmup"], s["phase"], s["final_decompression"],
+                                  s["final_compression"])
+        self.n_compressions = sum(p.stage == "compression" for p in self.phases)
+        self.decompression_sparsity = s["decompression_sparsity"]
+        self.ramp_start = s["ramp_start"]
+        self.final_decompression = next(p for p in self.phases if p.stage == "decompression" and p.final)
+        self.pending_decompression_mask = False  # the step after a sparse decompression starts
+        self.dense_result: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ schedule
+    def phase_at(self, epoch: int) -> Phase:
+        for p in self.phases:
+            if p.start <= epoch < p.end:
+                return p
+        raise IndexError(f"epoch {epoch} is outside the {self.epochs}-epoch AC/DC plan")
+
+    def compression_sparsity(self, index: int) -> float:
+        """The sparsity of the ``index``-th compression phase (linear ramp when configured)."""
+        if self.ramp_start is None or self.n_compressions == 1:
+            return self.target_sparsity
+        t = index / (self.n_compressions - 1)
+        return self.ramp_start + (self.target_sparsity - self.ramp_start) * t
+
+    def schedule(self, epoch: int) -> dict[str, Any]:
+        p = self.phase_at(epoch)
+        if p.stage == "compression":
+            return {"phase": "sparse", "target_sparsity": self.compression_sparsity(p.index),
+                    "stage": "compression"}
+        target = self.decompression_sparsity if p.stage == "decompression" else 0.0
+        return {"phase": "dense", "target_sparsity": target, "stage": p.stage}
+
+    def is_decompression(self, epoch: int) -> bool:
+        return self.phase_at(epoch).stage == "decompression"
+
+    # ------------------------------------------------------------------ hooks
+    def on_epoch_start(self, epoch: int) -> None:
+        p = self.phase_at(epoch)
+        if p.start != epoch:
+            return
+        if p.stage == "compression":
+            self.prune(self.compression_sparsity(p.index))
+        elif p.stage == "decompression":
+            self.decompress()
+            self.pending_decompression_mask = self.decompression_sparsity > 0
+
+    def after_optimizer_step(self, step: int) -> None:
+        super().after_optimizer_step(step)
+        if self.pending_decompression_mask:
+            self.pending_decompression_mask = False
+            self.prune(self.decompression_sparsity)
+
+    def on_epoch_end(self, epoch: int, evaluate) -> dict[str, Any]:
+        row = super().on_epoch_end(epoch, evaluate)
+        if epoch == self.final_decompression.end - 1:
+            self._keep_dense_model(epoch, row["sparsity"], evaluate)
+        return row
+
+    def _keep_dense_model(self, epoch: int, sparsity: float, evaluate) -> None:
+        """The co-trained dense model: saved and evaluated at the end of the final
+        decompression phase."""
+        metrics = dict(evaluate())
+        self.dense_result = {"epoch": epoch, **metrics, "sparsity": sparsity}
+        run_dir = self.context.get("run_dir")
+        if run_dir is not None:
+            rel = Path("checkpoints") / "dense_final.pt"
+            self.dense_result["checkpoint"] = str(rel)
+            if self.context.get("is_main", True):
+                from acdc_bench.checkpoint import atomic_save
+
+                atomic_save({"epoch": epoch, "model": self.model.state_dict(), "metrics": self.dense_result},
+                            Path(run_dir) / rel)
+
+    def on_train_end(self) -> dict[str, Any]:
+        return {**super().on_train_end(), "dense": self.dense_result}
+
+    def describe(self) -> dict[str, Any]:
+        phases = [{"stage": p.stage, "start": p.start, "end": p.end, "final": p.final} for p in self.phases]
+        return {**super().describe(), "phases": phases}
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "pending_decompression_mask": self.pending_decompression_mask,
+                "dense_result": self.dense_result}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.pending_decompression_mask = bool(state["pending_decompression_mask"])
+        self.dense_result = state["dense_result"]

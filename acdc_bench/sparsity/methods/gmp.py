@@ -1,0 +1,82 @@
+"""GMP: gradual magnitude pruning with the cubic schedule of Zhu & Gupta (paper 001, App. B).
+
+Sparsity rises from 0 (dense) to the target along s_j = s_f * (1 - (1 - j/n)^3), raised
+every ``prune_every_epochs`` (5) epochs from ``start_epoch``; the target is reached at the
+last pruning epoch at or before ``end_fraction`` (75%) of training, and the mask stays
+fixed for the rest (the last quarter, as in RigL). A pruned weight never returns: the
+masked weights are exactly zero, so the next magnitude threshold passes them over.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from torch import nn
+
+from acdc_bench.config import ConfigError
+from acdc_bench.sparsity.distributions import check_distribution_config
+from acdc_bench.sparsity.masked import MaskedMethod, method_float, method_int
+
+
+def cubic_sparsity(j: int, n: int, target: float, initial: float = 0.0) -> float:
+    """Zhu & Gupta's s_j = s_f + (s_i - s_f)(1 - j/n)^3 after the j-th of n pruning steps."""
+    progress = min(max(j / n, 0.0), 1.0)
+    return target + (initial - target) * (1.0 - progress) ** 3
+
+
+def pruning_steps(epochs: int, start: int, every: int, end_fraction: float) -> int:
+    """n: the number of sparsity increments that fit before ``end_fraction`` of ``epochs``."""
+    return math.floor((end_fraction * epochs - start) / every + 1e-9)
+
+
+class GMP(MaskedMethod):
+    name = "gmp"
+
+    @classmethod
+    def check_config(cls, cfg: Any, epochs: int) -> None:
+        check_distribution_config(cfg)
+        if cfg.distribution.name == "nm":
+            raise ConfigError("distribution.name", "nm", "an unstructured or block distribution for GMP "
+                              "(N:M fixes the sparsity, there is nothing to ramp)")
+        start = method_int(cfg, "start_epoch", low=0, default=0)
+        every = method_int(cfg, "prune_every_epochs", low=1, default=5)
+        end = method_float(cfg, "end_fraction", 0.0, 1.0, default=0.75, low_open=True, high_open=False)
+        if pruning_steps(epochs, start, every, end) < 1:
+            raise ConfigError("method.prune_every_epochs", every,
+                              f"at most {end} x epochs - method.start_epoch = {end * epochs - start:g} "
+                              f"epochs "
+                              f"(one sparsity increment before the fixed-mask phase; epochs={epochs})")
+
+    def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
+        super().__init__(cfg, model, epochs, steps_per_epoch, **context)
+        self.start = method_int(cfg, "start_epoch", low=0, default=0)
+        self.every = method_int(cfg, "prune_every_epochs", low=1, default=5)
+        self.end_fraction = method_float(cfg, "end_fraction", 0.0, 1.0, default=0.75, low_open=True,
+                                         high_open=False)
+        self.n = pruning_steps(epochs, self.start, self.every, self.end_fraction)
+
+    def pruning_index(self, epoch: int) -> int | None:
+        """j when ``epoch`` is the j-th pruning epoch (0..n), else None."""
+        offset = epoch - self.start
+        if offset < 0 or offset % self.every:
+            return None
+        j = offset // self.every
+        return j if j <= self.n else None
+
+    def sparsity_at(self, epoch: int) -> float:
+        """The sparsity imposed during ``epoch`` (a pure function of the epoch)."""
+        if epoch < self.start:
+            return 0.0
+        j = min((epoch - self.start) // self.every, self.n)
+        return cubic_sparsity(j, self.n, self.target_sparsity)
+
+    def schedule(self, epoch: int) -> dict[str, Any]:
+        s = self.sparsity_at(epoch)
+        return {"phase": "sparse" if s > 0 else "dense", "target_sparsity": s,
+                "mask_update": self.pruning_index(epoch) is not None and s > 0}
+
+    def on_epoch_start(self, epoch: int) -> None:
+        j = self.pruning_index(epoch)
+        if j is not None and (s := self.sparsity_at(epoch)) > 0:
+            self.prune(s)

@@ -1,0 +1,118 @@
+"""RigL: sparse from the start, connections dropped by magnitude and regrown by gradient.
+
+The mask at initialisation draws each layer's kept weights at random, at the layer's
+density under the distribution (ERK in paper 001; for global distributions the densities a
+magnitude threshold gives the initial weights). Every ``update_interval`` steps (default:
+once per epoch, paper 001 App. B) until ``end_fraction`` (75%) of training, each layer drops
+the fraction f(t) = alpha/2 * (1 + cos(pi t / T_end)) (alpha = 0.3) of its active weights with
+the smallest magnitude and regrows as many inactive ones with the largest dense-gradient
+magnitude; the per-layer counts never change. The dense gradient is read only on update
+steps (before it is masked). Grown weights start at zero with zero momentum. After T_end
+the mask is fixed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from acdc_bench.config import ConfigError
+from acdc_bench.sparsity import scores as S
+from acdc_bench.sparsity.distributions import check_distribution_config, topk_select
+from acdc_bench.sparsity.masked import MaskedMethod, method_float, method_int
+
+
+def drop_fraction(step: int, alpha: float, t_end: int) -> float:
+    """RigL's cosine decay f(t) = alpha/2 (1 + cos(pi t / T_end)); 0 from T_end on."""
+    if step >= t_end:
+        return 0.0
+    return alpha / 2.0 * (1.0 + math.cos(math.pi * step / t_end))
+
+
+class RigL(MaskedMethod):
+    name = "rigl"
+
+    @classmethod
+    def check_config(cls, cfg: Any, epochs: int) -> None:
+        check_distribution_config(cfg)
+        if cfg.distribution.name in ("nm", "block4"):
+            raise ConfigError("distribution.name", cfg.distribution.name,
+                              "an unstructured distribution for RigL (global, fld, uniform, erk, gmp_fld)")
+        method_float(cfg, "alpha", 0.0, 1.0, default=0.3, low_open=True, high_open=False)
+        method_float(cfg, "end_fraction", 0.0, 1.0, default=0.75, low_open=True, high_open=False)
+        method_int(cfg, "update_interval", low=1, default=None, nullable=True)
+
+    def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
+        super().__init__(cfg, model, epochs, steps_per_epoch, **context)
+        self.alpha = method_float(cfg, "alpha", 0.0, 1.0, default=0.3, low_open=True, high_open=False)
+        end_fraction = method_float(cfg, "end_fraction", 0.0, 1.0, default=0.75, low_open=True,
+                                    high_open=False)
+        interval = method_int(cfg, "update_interval", low=1, default=None, nullable=True)
+        self.interval = interval or steps_per_epoch
+        self.t_end = max(1, int(end_fraction * epochs * steps_per_epoch))
+        weights = self.masks.weights
+        self.counts = self.distribution.keep_counts(S.magnitude(weights), self.target_sparsity)
+        generator = torch.Generator().manual_seed(int(cfg.seed) + 0x5151)
+        initial = S.random(weights, generator)
+        for score, count, mask in zip(initial, self.counts, self.masks.masks, strict=True):
+            topk_select(score, count, mask)
+        self.masks.changed()
+        # Dense layers (kept dense, or made dense by ERK) never change.
+        self.updating = [c < w.numel() for c, w in zip(self.counts, weights, strict=True)]
+        self.grow_scores: list[Tensor] | None = None
+        self.active = True  # sparse from the first step; weights masked in on_train_start
+
+    def preview_masks(self) -> list[Tensor]:
+        return [m.clone() for m in self.masks.masks]
+
+    def is_update_step(self, step: int) -> bool:
+        return 0 < step < self.t_end and step % self.interval == 0
+
+    def schedule(self, epoch: int) -> dict[str, Any]:
+        step = epoch * self.steps_per_epoch
+        return {"phase": "sparse", "target_sparsity": self.target_sparsity,
+                "drop_fraction": drop_fraction(step, self.alpha, self.t_end) if step > 0 else 0.0}
+
+    def after_backward(self, step: int) -> None:
+        if self.is_update_step(step):
+            self.grow_scores = S.gradient_magnitude(self.masks.weights)  # dense gradient, before masking
+        super().after_backward(step)
+
+    def after_optimizer_step(self, step: int) -> None:
+        super().after_optimizer_step(step)
+        if self.grow_scores is not None:
+            self.update(step, self.grow_scores)
+            self.grow_scores = None
+
+    @torch.no_grad()
+    def update(self, step: int, grow_scores: list[Tensor]) -> None:
+        """Drop by magnitude, grow by gradient: per layer, keep the largest |w| among active
+        weights minus the drop count, then fill back to the layer's count with the largest
+        grow scores among the rest (a weight just dropped may be grown again, keeping its value)."""
+        f = drop_fraction(step, self.alpha, self.t_end)
+        weights, masks = self.masks.weights, self.masks.masks
+        old = [m.clone() for m in masks]
+        for i, (w, m, g, count) in enumerate(zip(weights, masks, grow_scores, self.counts, strict=True)):
+            if not self.updating[i]:
+                continue
+            n_drop = int(f * count)
+            if n_drop == 0:
+                continue
+            kept = torch.empty_like(m)
+            topk_select(S.lowered([w.abs()], [~m])[0], count - n_drop, kept)
+            topk_select(S.raised([g], [kept])[0], count, m)
+        self.masks.changed()
+        grown = [m & ~o for m, o in zip(masks, old, strict=True)]
+        torch._foreach_mul_(weights, masks)  # dropped weights to zero; grown ones are zero already
+        self.masks.zero_momentum(self.optimizer, grown)
+        self.masks.mask_momentum(self.optimizer)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "counts": list(self.counts)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.counts = [int(c) for c in state["counts"]]
