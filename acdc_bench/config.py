@@ -210,7 +210,7 @@ def validate(cfg: DictConfig) -> None:
     Method-specific fields (phase lengths, sub-net lists, N:M) are the method's
     ``check_config``; dataset files on disk are checked by the data loaders before training.
     """
-    _choice(cfg, "task", ["train", "summary"])
+    _choice(cfg, "task", ["train", "summary", "report"])
     _num(cfg, "sparsity", 0, 1)
     _num(cfg, "epoch_multiplier", 0, low_open=True)
     _int(cfg, "dataset.base_epochs")

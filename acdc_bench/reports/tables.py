@@ -1,0 +1,236 @@
+"""From groups of runs to table entries: coordinates, metric values, seed means, the grid.
+
+An ``Entry`` is one table cell's worth of one config: its coordinates (the layout's row and
+column keys, plus any other config key that would otherwise put two configs into one cell),
+the values of its finished seeds, and how many of its sweep points did not finish.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from acdc_bench.reports.sweep import Group, Run, mean_std
+
+
+@dataclass(frozen=True)
+class Metric:
+    label: str
+    scale: float = 1.0  # ours * scale = the paper's units
+    fmt: str = ".3f"
+    higher_is_better: bool = True
+
+
+METRICS: dict[str, Metric] = {
+    "val_top1": Metric("top-1 (%)", 100.0, ".2f"),
+    "val_top5": Metric("top-5 (%)", 100.0, ".2f"),
+    "train_loss": Metric("train loss", 1.0, ".3f", False),
+    "train_ce": Metric("train cross-entropy", 1.0, ".3f", False),
+    "val_loss": Metric("val loss", 1.0, ".3f", False),
+    "val_entropy": Metric("val entropy", 1.0, ".3f", False),
+    "val_mean_attr_acc": Metric("mean attribute acc. (%)", 100.0, ".2f"),
+    "val_uncertain_fraction": Metric("uncertain predictions (%)", 100.0, ".1f", False),
+    "sparsity": Metric("sparsity (%)", 100.0, ".1f"),
+    "channel_sparsity": Metric("zero channels (%)", 100.0, ".2f"),
+    "mean_mask_iou": Metric("mean mask IoU", 1.0, ".3f"),
+    "last_zero_fraction_decompressed": Metric("zeros in last decompression (%)", 100.0, ".1f"),
+    "inference_flops_fraction": Metric("inference FLOPs (x dense)", 1.0, ".3f", False),
+    "params_nonzero": Metric("nonzero params (M)", 1e-6, ".2f"),
+    "dense_val_top1": Metric("co-trained dense top-1 (%)", 100.0, ".2f"),
+}
+
+
+def metric(name: str) -> Metric:
+    return METRICS.get(name, Metric(name))
+
+
+def _last(rows: list[dict[str, Any]], key: str) -> Any:
+    for row in reversed(rows):
+        if row.get(key) is not None:
+            return row[key]
+    return None
+
+
+def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
+    """A finished run's value of ``name`` in our units (fractions, counts), or ``None``.
+
+    Looked up in this order: the AST sub-net's own entry, ``summary.final`` (the last epoch's
+    row), ``summary`` itself (``inference_flops_fraction``, ``params_nonzero``), then values
+    derived from ``metrics.jsonl``.
+    """
+    s = run.summary or {}
+    if subnet is not None:
+        for sub in s.get("subnets") or []:
+            if _close(sub.get("target_sparsity"), subnet):
+                v = sub.get(name)
+                return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+        return None
+    if name == "mean_mask_iou":
+        vals = [r["mask_iou"] for r in run.rows if isinstance(r.get("mask_iou"), (int, float))]
+        return sum(vals) / len(vals) if vals else None
+    if name == "last_zero_fraction_decompressed":
+        v = _last(run.rows, "zero_fraction_decompressed")
+        return float(v) if v is not None else None
+    if name == "dense_val_top1":
+        v = (s.get("dense") or {}).get("val_top1")
+        return float(v) if v is not None else None
+    for source in (s.get("final") or {}, s):
+        v = source.get(name)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+    v = _last(run.rows, name)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b or a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def matches(coords: dict[str, Any], where: dict[str, Any]) -> bool:
+    """``where`` values may be a scalar or a list of allowed scalars."""
+    for key, want in where.items():
+        if key not in coords:
+            return False
+        allowed = want if isinstance(want, list) else [want]
+        if not any(_close(coords[key], w) for w in allowed):
+            return False
+    return True
+
+
+def subnet_targets(config: dict[str, Any]) -> list[float]:
+    """An AST run's sub-net target sparsities, from its config (also known for missing runs)."""
+    targets = config.get("method.subnet_sparsities")
+    nm = config.get("method.subnet_nm")
+    if nm:  # "n:m" with n nonzeros in every m
+        return [1.0 - int(str(p).split(":")[0]) / int(str(p).split(":")[1]) for p in nm]
+    return [float(t) for t in targets] if targets else []
+
+
+def derived_coordinates(config: dict[str, Any]) -> dict[str, Any]:
+    out = dict(config)
+    if config.get("method.subnet_sparsities") or config.get("method.subnet_nm"):
+        out["n_subnets"] = len(subnet_targets(config))
+    return out
+
+
+@dataclass
+class Entry:
+    coords: dict[str, Any]
+    group: Group
+    subnet: float | None = None
+    values: dict[str, list[float]] = field(default_factory=dict)  # metric -> one value per finished seed
+
+    @property
+    def n_asked(self) -> int:
+        return len(self.group.runs)
+
+    @property
+    def n_done(self) -> int:
+        return len(self.group.finished)
+
+    def stat(self, name: str) -> tuple[float, float, int]:
+        """Mean and std in the paper's units, and the number of seeds behind them."""
+        vals = self.values.get(name, [])
+        m, s = mean_std(vals)
+        k = metric(name).scale
+        return m * k, s * k, len(vals)
+
+    def missing_note(self) -> str:
+        bad = self.group.not_finished
+        if not bad:
+            return ""
+        kinds: dict[str, int] = {}
+        for r in bad:
+            kinds[r.status] = kinds.get(r.status, 0) + 1
+        return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+
+
+def entries(groups: list[Group], layout_keys: list[str], names: list[str], subnets: bool) -> list[Entry]:
+    """One entry per group (per group and sub-net for AST), with every metric in ``names``."""
+    out: list[Entry] = []
+    for g in groups:
+        base = derived_coordinates(g.config)
+        targets = subnet_targets(g.config) if subnets else [None]
+        for t in targets:
+            coords = {k: base.get(k) for k in layout_keys if k != "subnet"}
+            if t is not None:
+                coords["subnet"] = t
+            e = Entry(coords=coords, group=g, subnet=t)
+            for name in names:
+                vals = [run_value(r, name, t) for r in g.finished]
+                e.values[name] = [v for v in vals if v is not None and math.isfinite(v)]
+            out.append(e)
+    _add_distinguishing_keys(out, layout_keys)
+    return out
+
+
+def _add_distinguishing_keys(es: list[Entry], layout_keys: list[str]) -> None:
+    """Where two configs share a cell, add the config keys that tell them apart to every
+    entry's coordinates: they become extra row keys instead of being averaged together."""
+    cells: dict[tuple, list[Entry]] = {}
+    for e in es:
+        cells.setdefault(tuple(repr(e.coords.get(k)) for k in layout_keys), []).append(e)
+    extra: set[str] = set()
+    for members in cells.values():
+        if len(members) < 2:
+            continue
+        keys = set().union(*(m.group.config for m in members))
+        for k in keys:
+            vals = {repr(m.group.config.get(k)) for m in members}
+            if len(vals) > 1 and k not in layout_keys:
+                extra.add(k)
+    for e in es:
+        for k in sorted(extra):
+            e.coords[k] = e.group.config.get(k)
+    for members in cells.values():  # identical configs in one cell (sweep points that only differ in
+        if len(members) > 1 and not extra:  # ignored keys): number them so nothing merges silently
+            for i, m in enumerate(members):
+                m.coords["variant"] = i
+
+
+def sort_key(value: Any) -> tuple:
+    if isinstance(value, bool):
+        return (0, int(value), "")
+    if isinstance(value, (int, float)):
+        return (0, float(value), "")
+    if value is None:
+        return (2, 0.0, "")
+    return (1, 0.0, str(value))
+
+
+PERCENT_COORDS = ("sparsity", "subnet", "method.decompression_sparsity", "method.initial_sparsity")
+
+
+def fmt_coord(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if key in PERCENT_COORDS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value * 100:g}%"
+    if key == "epoch_multiplier":
+        return f"{value:g}x"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ",".join(fmt_coord(key, v) for v in value) + "]"
+    return str(value)
+
+
+COORD_LABELS = {
+    "method.name": "method", "distribution.name": "distribution", "epoch_multiplier": "budget",
+    "optim.weight_decay": "weight decay", "method.decompression_sparsity": "decompression sparsity",
+    "method.relation": "relation", "method.gradient_correction": "GC", "method.initial_sparsity": "s_i",
+    "dataset.name": "dataset", "subnet": "sub-net", "n_subnets": "sub-nets",
+}
+
+
+def coord_label(key: str) -> str:
+    return COORD_LABELS.get(key, key)
+
+
+def fmt_number(value: float, fmt: str) -> str:
+    return "" if value is None or not math.isfinite(value) else format(value, fmt)
