@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -68,14 +69,25 @@ def register_resolvers() -> None:
 _ABSENT = object()
 
 
+def _raw(cfg: DictConfig, key: str) -> Any:
+    """The unresolved value at ``key`` (an interpolation string), for messages."""
+    try:
+        parent_key, _, leaf = key.rpartition(".")
+        parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
+        return parent._get_node(leaf)._value()
+    except Exception:
+        return "?"
+
+
 def _get(cfg: DictConfig, key: str) -> Any:
     """The resolved value at ``key`` (``_ABSENT`` when the key does not exist)."""
     try:
         return OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=True)
-    except Exception as err:  # a failing interpolation or resolver names the key it broke
-        if isinstance(err, ConfigError):
-            raise
-        raise ConfigError(key, "???", f"a value ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+    except ConfigError:
+        raise
+    except Exception as err:  # a failing interpolation or resolver, or a missing value (???)
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(key, _raw(cfg, key), f"a value that resolves ({reason})") from None
 
 
 def _is_int(v: Any) -> bool:
@@ -199,7 +211,7 @@ def _check_dataset(cfg: DictConfig) -> None:
     end = _num(cfg, "dataset.resolution.end_ramp", 0, 1, high_open=False)
     if end < start:
         raise ConfigError("dataset.resolution.end_ramp", end,
-                          f"a fraction of epochs >= dataset.resolution.start_ramp ({start})")
+                          f"a fraction of epochs >= resolution.start_ramp ({start})")
     _int(cfg, "dataset.eval_res")
     _num(cfg, "dataset.eval_crop_ratio", 0, 1, low_open=True, high_open=False, required=False)
 
@@ -278,22 +290,31 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: tree}
 
 
-def resume_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """``(key, saved value, current value)`` for every key that differs and may not."""
+def resume_differences(saved: dict[str, Any], current: dict[str, Any]) -> tuple[list[tuple[str, Any, Any]],
+                                                                                list[str]]:
+    """``(key, saved value, current value)`` for every key set in both configs whose value
+    differs and may not, and the keys only one of them has (a newer or older version of
+    acdc-bench added or removed a setting: not a change of the run's settings)."""
     a, b = _flatten(saved), _flatten(current)
-    out = []
+    diffs, one_sided = [], []
     for key in sorted(set(a) | set(b)):
         if any(key == p or key.startswith(p + ".") for p in RESUME_MAY_DIFFER):
             continue
-        old, new = a.get(key, "<absent>"), b.get(key, "<absent>")
+        if (key in a) != (key in b):
+            one_sided.append(key)
+            continue
+        old, new = a[key], b[key]
         if old != new or type(old) is not type(new) and not (_is_number(old) and _is_number(new)):
-            out.append((key, old, new))
-    return out
+            diffs.append((key, old, new))
+    return diffs, one_sided
 
 
-def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: str) -> None:
+def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: str,
+                        log: Callable[[str], None] | None = None) -> None:
     """Refuse to continue a run with other settings: its numbers would describe neither config."""
-    diffs = resume_differences(saved, current)
+    diffs, one_sided = resume_differences(saved, current)
+    if one_sided and log is not None:
+        log(f"config keys only in the checkpoint or only in this version: {', '.join(one_sided)}")
     if diffs:
         listed = ", ".join(f"{k} ({old!r} -> {new!r})" for k, old, new in diffs)
         raise ConfigMismatch(

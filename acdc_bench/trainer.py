@@ -122,14 +122,14 @@ class Trainer:
             torch.backends.cudnn.benchmark = False
             torch.use_deterministic_algorithms(True, warn_only=True)
         seed_everything(int(cfg.seed))
+        # A checkpoint to resume from, checked against this config before anything is built.
+        self.resume_from = self._find_checkpoint()  # (state, path, unusable newer files) or None
 
         from acdc_bench.data import build_data
 
         self.data = build_data(cfg, self.device, self.dist.rank, self.dist.world_size)
         # Data libraries (FFCV) may lower torch's thread count on import: train with ours.
         torch.set_num_threads(self.torch_threads)
-        # A checkpoint to resume from, checked against this config before anything is built.
-        self.resume_from = self._find_checkpoint()  # (state, path, unusable newer files) or None
 
         from acdc_bench.models import create_model
 
@@ -230,7 +230,8 @@ class Trainer:
         if found is None:
             return None
         state, path, bad = found
-        check_resume_config(state["config"], self._config_container(), f"run directory {self.run_dir}")
+        check_resume_config(state["config"], self._config_container(), f"run directory {self.run_dir}",
+                            self._log)
         barrier()  # every rank has read its checkpoint before rank 0 renames the unusable ones
         if self.dist.is_main:
             ckpt_io.set_aside(bad, self._log)
@@ -266,6 +267,7 @@ class Trainer:
         else:
             self.start_epoch, self.start_batch = epoch, int(partial["batch"])
             self.partial_time = float(partial["epoch_time_s"])
+            self.mask_checks = int(partial["mask_checks"])
             sums = partial["sums"]  # world_size x 3, one row per rank
             if sums.shape[0] == self.dist.world_size:
                 mine = sums[self.dist.rank]
@@ -309,10 +311,12 @@ class Trainer:
     def _check_masks(self, where: str, force: bool = False) -> None:
         """After every mask change the ranks compare mask fingerprints. DDP averages the
         gradients, but each rank applies its own masks: masks that drift apart would train
-        different models while the logs look normal."""
+        different models while the logs look normal. ``mask_checks`` in a row counts the
+        mask changes compared during that epoch (``force``d comparisons are not counted)."""
         version = self.method.mask_version
         if version == self.mask_version_seen and not force:
             return
+        changed = not force
         self.mask_version_seen = version
         checksum = self.method.mask_checksum()
         if checksum is None:  # no masks (dense): nothing to compare, on every rank alike
@@ -320,7 +324,7 @@ class Trainer:
         if self.debug_mask_mismatch_rank == self.dist.rank and self.dist.world_size > 1:
             checksum += 1
         per_rank = all_gather_object((int(version), int(checksum)))
-        self.mask_checks += 1
+        self.mask_checks += changed
         self.mask_checksums = [c for _, c in per_rank]
         if len(set(per_rank)) > 1:
             raise RunFailed(f"masks differ across ranks at {where}: (mask_version, mask_checksum) per rank = "
@@ -412,6 +416,7 @@ class Trainer:
             if self._mid_epoch_checkpoint_due(i):
                 self._raise_if_nonfinite(bad_step, bad_loss, epoch)
                 partial = {"batch": i + 1, "epoch_time_s": time.perf_counter() - t0,
+                           "mask_checks": self.mask_checks,
                            "sums": all_gather_rows(torch.stack([loss_sum, ce_sum, seen])).cpu()}
                 self.save_checkpoint(epoch, self._elapsed(), partial)
         self._raise_if_nonfinite(bad_step, bad_loss, epoch)
