@@ -21,7 +21,10 @@ _TASK_STARTED = False
 
 
 def _fail(msg: str, status: int = 2) -> None:
-    print(f"acdc-bench: error: {msg}", file=sys.stderr, flush=True)
+    # Under torchrun every rank meets the same error (the trainer makes failures collective):
+    # rank 0 reports it.
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"acdc-bench: error: {msg}", file=sys.stderr, flush=True)
     sys.exit(status)
 
 

@@ -262,7 +262,8 @@ def validate(cfg: DictConfig) -> None:
         if not isinstance(project, str) or not project:
             raise ConfigError("logger.project", project, "a W&B project name")
     _num(cfg, "checkpoint.every_minutes", 0, required=False)
-    _int(cfg, "debug.nan_at_step", low=0, required=False)
+    _int(cfg, "debug.nan_at_step", low=0, required=False)  # test-only options (docs/robustness.md)
+    _int(cfg, "debug.mask_mismatch_rank", low=0, required=False)
 
 
 def config_hash(cfg: DictConfig) -> str:

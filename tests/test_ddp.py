@@ -1,0 +1,72 @@
+"""Two-process DDP on the CPU (gloo) through torchrun: identical masks on every rank, rank 0 writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from conftest import ROOT, read_jsonl
+
+from acdc_bench import checkpoint as ckpt
+
+RIGL = ["dataset=digits", "model=resnet20", "model.width=0.25", "method=rigl", "sparsity=0.9", "epochs=2",
+        "method.update_interval=5"]
+
+
+def torchrun(*overrides: str, nproc: int = 2) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "offline"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+         "-m", "acdc_bench", *overrides], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _strip(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in rows]
+
+
+def test_rigl_on_two_gloo_ranks_agrees_on_masks_and_resumes_mid_epoch(tmp_path):
+    run = tmp_path / "run"
+    # a step-level checkpoint whenever rank 0 polls (every 16 steps): one mid-epoch per epoch
+    out = torchrun(*RIGL, "checkpoint.every_minutes=1e-6", f"hydra.run.dir={run}")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["status"] == "finished"
+    rows = read_jsonl(run / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [0, 1]  # one writer: no duplicated rows
+    for r in rows:
+        assert len(r["mask_checksums"]) == 2 and r["mask_checksums"][0] == r["mask_checksums"][1]
+    assert rows[0]["mask_checksums"] != rows[1]["mask_checksums"]  # RigL moved the masks
+    # RigL updates every 5 steps until 75% of the 44 steps: each update compared across ranks
+    assert sum(r["mask_checks"] for r in rows) >= 5
+    assert sum(1 for ln in out.stdout.splitlines() if ln.split()[:1] == ["epoch"]) == 1  # rank 0 prints
+    assert len(list(run.rglob("hydra.yaml"))) == 1
+    assert "output_subdir=null" not in (run / ".hydra" / "hydra.yaml").read_text()  # rank 0's, not rank 1's
+
+    # prev.pt is the mid-epoch checkpoint of epoch 1, with each rank's running sums
+    prev = ckpt.load(run / "checkpoints" / ckpt.PREV)
+    assert prev["epoch"] == 1 and prev["partial"]["batch"] == 16 and prev["partial"]["sums"].shape == (2, 3)
+    again = tmp_path / "again"
+    shutil.copytree(run, again)
+    (again / "checkpoints" / ckpt.LAST).unlink()
+    out = torchrun(*RIGL, "checkpoint.every_minutes=1e-6", f"hydra.run.dir={again}")
+    assert out.returncode == 0, out.stderr
+    assert "in epoch 1 at batch 16 of 22" in out.stderr
+    assert _strip(read_jsonl(again / "metrics.jsonl")) == _strip(rows)
+    wa, wb = (ckpt.load(p / "checkpoints" / ckpt.LAST)["model"] for p in (run, again))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_ranks_with_different_masks_stop_with_a_clear_error(tmp_path: Path):
+    out = torchrun(*RIGL, "+debug.mask_mismatch_rank=1", f"hydra.run.dir={tmp_path}")
+    assert out.returncode != 0
+    assert "acdc-bench: error: masks differ across ranks at the start of training: (mask_version, " \
+           "mask_checksum) per rank = [(" in out.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "failed" and "masks differ across ranks" in summary["error"]
+    assert not (tmp_path / "checkpoints" / ckpt.LAST).exists()
