@@ -39,5 +39,46 @@ class Classification:
         return {name: s / count for name, s in zip(self.sum_names, sums, strict=True)}
 
 
-def build_objective(cfg: Any) -> Classification:
+class MultiLabel:
+    """Independent binary attributes (CelebA's 40): one sigmoid output per attribute.
+
+    Trained with binary cross-entropy averaged over attributes. Evaluated, as in paper
+    001 Sec. 3.2.2, by the mean per-attribute accuracy (sigmoid > 0.5 predicts the
+    attribute) and the uncertain fraction: the share of all (image, attribute)
+    predictions whose sigmoid output lies in (0.1, 0.9).
+    """
+
+    sum_names = ("val_loss", "val_mean_attr_acc", "val_uncertain_fraction")
+    uncertain = (0.1, 0.9)
+
+    def loss(self, logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        """(binary cross-entropy, the same): means over the batch and the attributes."""
+        bce = F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+        return bce, bce
+
+    def eval_sums(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Per-image means over attributes, summed over the batch (the trainer divides by images)."""
+        logits, labels = logits.float(), labels.float()
+        bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(-1).sum()
+        acc = ((logits > 0).float() == labels).float().mean(-1).sum()
+        p = torch.sigmoid(logits)
+        unsure = ((p > self.uncertain[0]) & (p < self.uncertain[1])).float().mean(-1).sum()
+        return torch.stack([bce.double(), acc.double(), unsure.double()])
+
+    def finalize(self, sums: list[float], count: float) -> dict[str, Any]:
+        return {name: s / count for name, s in zip(self.sum_names, sums, strict=True)}
+
+
+OBJECTIVES = ("classification", "multilabel")
+
+
+def build_objective(cfg: Any) -> Classification | MultiLabel:
+    """The dataset's objective (``dataset.objective``, default single-label classification)."""
+    kind = cfg.dataset.get("objective", "classification")
+    if kind == "multilabel":
+        return MultiLabel()
+    if kind != "classification":
+        from acdc_bench.config import ConfigError
+
+        raise ConfigError("dataset.objective", kind, f"one of {list(OBJECTIVES)}")
     return Classification(float(cfg.optim.label_smoothing))

@@ -13,7 +13,17 @@ import torch
 
 from acdc_bench.config import ConfigError
 
-IN_MEMORY = ("fashion_mnist", "digits", "synthetic")
+IN_MEMORY = ("fashion_mnist", "digits", "synthetic", "cifar10", "cifar100")
+IMAGE_FILES = ("imagenet", "celeba")  # images of any size read from files: random-resized crops
+# dataset name -> scripts/write_ffcv.py --format for its .beton files
+FFCV_FORMATS = {"imagenet": "imagefolder", "cifar10": "cifar", "cifar100": "cifar", "celeba": "celeba",
+                "fashion_mnist": "fashion_mnist"}
+
+
+def loaders_for(name: str) -> list[str]:
+    """The ``dataset.loader`` values a dataset supports."""
+    ffcv = ["ffcv"] if name in FFCV_FORMATS else []
+    return [*(["memory"] if name in IN_MEMORY else []), "torchvision", *ffcv]
 
 
 @dataclass
@@ -36,18 +46,35 @@ def _load_tensors(cfg: Any, seed: int):
         return sources.digits(cfg.dataset.split_seed, cfg.dataset.val_fraction)
     if name == "synthetic":
         return sources.synthetic(cfg.dataset, seed)
+    if name in ("cifar10", "cifar100"):
+        from acdc_bench.data.image_sources import cifar_arrays
+
+        if cfg.dataset.root is None:
+            raise ConfigError("dataset.root", None, "a folder with torchvision's CIFAR python files")
+        out = {}
+        for split in ("train", "val"):
+            x, y, classes = cifar_arrays(cfg.dataset.root, split)
+            if classes != int(name[5:]):
+                raise ConfigError("dataset.root", cfg.dataset.root, f"{name}'s files (found CIFAR-{classes})")
+            out[split] = (torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y))
+        return out
     raise ConfigError("dataset.name", name, f"one of {list(IN_MEMORY)}")
 
 
 def build_data(cfg: Any, device: torch.device, rank: int = 0, world_size: int = 1) -> DataBundle:
     ds = cfg.dataset
-    if ds.loader not in ("memory", "torchvision"):
-        raise ConfigError("dataset.loader", ds.loader, "one of ['memory', 'torchvision'] for this dataset")
-    splits = _load_tensors(cfg, cfg.seed)
-    from acdc_bench.data.tensor_loader import Augment, TensorLoader
-
+    if ds.loader not in loaders_for(ds.name):
+        raise ConfigError("dataset.loader", ds.loader, f"one of {loaders_for(ds.name)} for {ds.name}")
     if int(ds.batch_size) % world_size:
         raise ConfigError("dataset.batch_size", ds.batch_size, f"a multiple of the world size {world_size}")
+    if ds.loader == "ffcv" or ds.name in IMAGE_FILES:
+        return _build_image_data(cfg, device, rank, world_size)
+    from acdc_bench.data.sources import subset
+
+    splits = subset(_load_tensors(cfg, cfg.seed), ds.get("train_subset"), ds.get("val_subset"),
+                    int(ds.get("split_seed") or 0))
+    from acdc_bench.data.tensor_loader import Augment, TensorLoader
+
     per_rank = int(ds.batch_size) // world_size
     aug = Augment(hflip=bool(ds.augment.hflip), pad_crop=int(ds.augment.pad_crop))
     common = dict(mean=list(ds.mean), std=list(ds.std), device=device, seed=cfg.seed, rank=rank,
@@ -65,3 +92,44 @@ def build_data(cfg: Any, device: torch.device, rank: int = 0, world_size: int = 
     x = splits["train"][0]
     return DataBundle(train, val, int(ds.num_classes), int(x.shape[1]), len(splits["train"][1]),
                       len(splits["val"][1]))
+
+
+def _build_image_data(cfg: Any, device: torch.device, rank: int, world_size: int) -> DataBundle:
+    """FFCV (any dataset with a writer format) or torchvision over image files (ImageNet, CelebA)."""
+    ds = cfg.dataset
+    r = ds.resolution
+    if ds.loader == "ffcv":
+        from acdc_bench.data.ffcv_loader import build_ffcv_pair
+        from acdc_bench.data.ffcv_writer import write_command
+
+        src = ds.root or "<dataset folder>"
+        train, val = build_ffcv_pair(ds, device, int(cfg.seed), rank, world_size, int(r.min_res),
+                                     lambda split, out: write_command(FFCV_FORMATS[ds.name], src, split, out))
+    else:
+        from acdc_bench.data.image_loader import build_file_pair
+
+        train, val = build_file_pair(ds, device, int(cfg.seed), rank, world_size, int(r.min_res))
+    _check_labels(ds, train, val)
+    if len(train) == 0:
+        raise ConfigError("dataset.batch_size", ds.batch_size,
+                          f"at most the training set size {train.num_samples}")
+    return DataBundle(train, val, int(ds.num_classes), int(ds.in_chans), train.num_samples, val.num_samples)
+
+
+def _check_labels(ds: Any, train: Any, val: Any) -> None:
+    """The model's outputs must match the labels: a class count, or one output per attribute."""
+    multilabel = ds.get("objective", "classification") == "multilabel"
+    for loader in (train, val):
+        if bool(getattr(loader, "multilabel", False)) != multilabel:
+            kind = "attribute vectors" if loader.multilabel else "class indices"
+            raise ConfigError("dataset.name", ds.name, f"a dataset whose labels are {kind} for these files")
+    from acdc_bench.data.ffcv_loader import beton_labels
+
+    for loader, field in ((train, "dataset.ffcv_train"), (val, "dataset.ffcv_val")):
+        reader = getattr(loader, "reader", None)
+        labels = beton_labels(reader) if reader is not None else getattr(loader.source, "labels", None)
+        if labels is not None and not multilabel and labels.size and int(labels.max()) >= int(ds.num_classes):
+            where = field if reader is not None else "dataset.root"
+            raise ConfigError("dataset.num_classes", ds.num_classes,
+                              f"more than the largest label {int(labels.max())} in {where}")
+

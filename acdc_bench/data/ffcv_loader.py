@@ -1,0 +1,396 @@
+"""FFCV loaders over ``.beton`` files: JIT-compiled decoding and augmentation in threads.
+
+Training (images of varying size: ImageNet, CelebA): random-resized-crop decoding at the
+epoch's resolution, then a horizontal flip. Evaluation: a centre crop of ``crop_ratio``
+times the shorter side, resized to ``eval_res`` (0.875: the 224-of-256 protocol). Sets
+of fixed-size images (CIFAR, Fashion-MNIST) are decoded whole and augmented by random
+translation (``pad_crop``) and flip, like the in-memory loader. Batches leave FFCV as
+uint8; the conversion to float and the normalisation run on the training device.
+
+Progressive resizing: :meth:`FFCVLoader.set_epoch` sets the decoder's output size; FFCV
+sizes its buffers when an epoch's iteration starts, so the new resolution applies from
+the next epoch, with no recompilation.
+
+Determinism: the sample order of an epoch is a pure function of ``(seed, epoch)``
+(FFCV's random order seeded with ``seed + epoch``; with DDP, torch's
+``DistributedSampler`` with that seed and epoch), so resuming reproduces it. The random
+crop, flip and translation draws happen in FFCV's numba worker threads, whose random
+streams cannot be seeded per epoch: they are not reproduced on resume. ``skip(n)``
+(mid-epoch resume) decodes and discards the first ``n`` batches: FFCV has no way to
+start an epoch part-way through its order.
+
+Threads: importing FFCV, building a loader and starting each epoch's iteration set
+torch's thread count to FFCV's worker count; every one of these is undone here, so the
+model trains with the threads the process had before.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from acdc_bench.config import ConfigError
+
+ORDERS = ("random", "quasi_random")
+
+
+@contextmanager
+def keep_torch_threads():
+    """Restore torch's thread count after FFCV code that changes it (import, loader, epoch start)."""
+    threads = torch.get_num_threads()
+    try:
+        yield threads
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+def import_ffcv() -> None:
+    """Import FFCV without letting it lower torch's thread count; a clear error without it."""
+    with keep_torch_threads():
+        try:
+            import ffcv  # noqa: F401
+            import ffcv.loader  # noqa: F401
+        except ImportError as err:
+            raise ConfigError(
+                "dataset.loader",
+                "ffcv",
+                f"torchvision, or FFCV installed (pip install 'acdc-bench[ffcv]'): {err}",
+            ) from err
+
+
+def open_reader(path: str | None, field: str, how_to_create: str):
+    """FFCV's reader of ``path``; a missing or unreadable file is a ConfigError quoting ``how_to_create``."""
+    import_ffcv()
+    from ffcv.reader import Reader
+
+    if not path:
+        raise ConfigError(field, path, f"a .beton file; create it with: {how_to_create}")
+    p = Path(str(path)).expanduser()
+    if not p.is_file():
+        raise ConfigError(field, str(p), f"an existing .beton file; create it with: {how_to_create}")
+    try:
+        reader = Reader(str(p))
+        if reader.num_samples == 0:
+            raise ValueError("no samples")
+    except Exception as err:  # FFCV raises assorted numpy/assertion errors on a damaged file
+        raise ConfigError(
+            field,
+            str(p),
+            f"a readable .beton file ({type(err).__name__}: {err}); "
+            f"re-create it with: {how_to_create} --force",
+        ) from err
+    if not {"image", "label"} <= set(reader.handlers):
+        raise ConfigError(
+            field,
+            str(p),
+            f"a .beton with 'image' and 'label' fields (found {list(reader.handlers)}); "
+            f"create it with: {how_to_create}",
+        )
+    return reader
+
+
+def beton_labels(reader: Any) -> np.ndarray | None:
+    """Integer labels straight from the file's metadata (no decoding); None for vector labels."""
+    from ffcv.fields import IntField
+
+    if not isinstance(reader.handlers["label"], IntField):
+        return None
+    ix = reader.field_names.index("label")
+    return np.asarray(reader.metadata[f"f{ix}"], dtype=np.int64)
+
+
+class FFCVLoader:
+    """Yields ``(images, labels)``: float ``N x C x H x W`` normalised, labels on ``device``.
+
+    ``crop``: ``"rrc"`` (training, random resized crop at the epoch's resolution),
+    ``"centre"`` (evaluation, centre crop with ``crop_ratio`` resized to the resolution) or
+    ``"native"`` (whole fixed-size images, resized on the device when the resolution
+    differs). ``batch_size`` is per rank. Labels are int64 class indices, or float
+    ``N x K`` attribute vectors when the file stores vectors.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        batch_size: int,
+        *,
+        train: bool,
+        mean: list[float],
+        std: list[float],
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        num_workers: int = 2,
+        os_cache: bool = True,
+        order: str = "random",
+        crop: str = "rrc",
+        rrc_scale: tuple[float, float] = (0.08, 1.0),
+        crop_ratio: float = 0.875,
+        hflip: bool = True,
+        pad_crop: int = 0,
+        resolution: int | None = None,
+        in_chans: int = 3,
+        batches_ahead: int = 3,
+        field: str = "dataset.ffcv_train",
+        how_to_create: str = "python scripts/write_ffcv.py",
+    ):
+        with keep_torch_threads() as threads:
+            self.torch_threads = threads
+            self.reader = open_reader(path, field, how_to_create)
+            self._build(
+                str(Path(path).expanduser()),
+                int(batch_size),
+                train,
+                device,
+                seed,
+                rank,
+                world_size,
+                num_workers,
+                os_cache,
+                order,
+                crop,
+                rrc_scale,
+                crop_ratio,
+                hflip,
+                pad_crop,
+                resolution,
+                in_chans,
+                batches_ahead,
+                field,
+            )
+        c = self.in_chans
+        self.mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, c, 1, 1) * 255.0
+        self.std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, c, 1, 1) * 255.0
+        self.epoch, self.skip_batches = 0, 0
+
+    def _build(
+        self,
+        path,
+        batch_size,
+        train,
+        device,
+        seed,
+        rank,
+        world_size,
+        num_workers,
+        os_cache,
+        order,
+        crop,
+        rrc_scale,
+        crop_ratio,
+        hflip,
+        pad_crop,
+        resolution,
+        in_chans,
+        batches_ahead,
+        field,
+    ) -> None:
+        from ffcv.fields import IntField
+        from ffcv.fields.basics import IntDecoder
+        from ffcv.fields.ndarray import NDArrayDecoder
+        from ffcv.fields.rgb_image import (
+            CenterCropRGBImageDecoder,
+            RandomResizedCropRGBImageDecoder,
+            SimpleRGBImageDecoder,
+        )
+        from ffcv.loader import Loader, OrderOption
+        from ffcv.transforms import RandomHorizontalFlip, RandomTranslate, ToDevice, ToTensor
+
+        self.device, self.train, self.batch_size = torch.device(device), train, batch_size
+        self.rank, self.world_size, self.in_chans, self.crop = rank, world_size, int(in_chans), crop
+        meta = self.reader.metadata[f"f{self.reader.field_names.index('image')}"]
+        sizes = set(zip(meta["height"].tolist(), meta["width"].tolist(), strict=True))
+        if crop == "native" and len(sizes) > 1:
+            raise ConfigError(
+                field,
+                path,
+                "a .beton of equally sized images for this dataset's whole-image "
+                f"pipeline (found {len(sizes)} sizes)",
+            )
+        self.native_res = max(max(s) for s in sizes)
+        self.resolution = int(resolution or self.native_res)
+        if crop == "rrc":
+            self.decoder = RandomResizedCropRGBImageDecoder((self.resolution,) * 2, scale=tuple(rrc_scale))
+        elif crop == "centre":
+            self.decoder = CenterCropRGBImageDecoder((self.resolution,) * 2, ratio=float(crop_ratio))
+        elif crop == "native":
+            self.decoder = SimpleRGBImageDecoder()
+        else:
+            raise ValueError(crop)
+        image = [self.decoder]
+        if train and crop == "native" and pad_crop:
+            image.append(RandomTranslate(padding=int(pad_crop)))
+        if train and hflip:
+            image.append(RandomHorizontalFlip())
+        image.append(ToTensor())
+        self.multilabel = not isinstance(self.reader.handlers["label"], IntField)
+        label = [NDArrayDecoder() if self.multilabel else IntDecoder(), ToTensor()]
+        if self.device.type == "cuda":
+            image.append(ToDevice(self.device, non_blocking=True))
+            label.append(ToDevice(self.device, non_blocking=True))
+        if order not in ORDERS:
+            raise ConfigError("dataset.ffcv_order", order, f"one of {list(ORDERS)}")
+        if train and order == "quasi_random" and world_size > 1:
+            raise ConfigError(
+                "dataset.ffcv_order", order, "random with DDP (FFCV has no distributed quasi-random order)"
+            )
+        common: dict[str, Any] = dict(
+            batch_size=batch_size,
+            num_workers=int(num_workers),
+            os_cache=bool(os_cache),
+            pipelines={"image": image, "label": label},
+            batches_ahead=int(batches_ahead),
+            seed=int(seed),
+        )
+        if train:
+            self.loader = Loader(
+                path,
+                order=OrderOption.RANDOM if order == "random" else OrderOption.QUASI_RANDOM,
+                distributed=world_size > 1,
+                drop_last=True,
+                **common,
+            )
+        else:
+            # A strided share per rank without padding (FFCV's distributed sequential order
+            # repeats samples to even out the ranks, which would bias the metrics).
+            indices = np.arange(rank, self.reader.num_samples, world_size, dtype=np.uint64)  # FFCV's type
+            self.loader = Loader(
+                path, order=OrderOption.SEQUENTIAL, indices=indices, drop_last=False, **common
+            )
+
+    # ------------------------------------------------------------------ protocol
+    def set_epoch(self, epoch: int, resolution: int | None = None) -> None:
+        """Choose the epoch (its sample order) and its resolution; both apply at the next iteration."""
+        self.epoch = int(epoch)
+        if resolution is not None:
+            self.resolution = int(resolution)
+            if self.crop != "native":
+                self.decoder.output_size = (self.resolution, self.resolution)
+
+    def skip(self, batches: int) -> None:
+        """Start the next iteration ``batches`` batches into the epoch (decoded, then discarded)."""
+        self.skip_batches = int(batches)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.reader.num_samples)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        start, self.skip_batches = self.skip_batches, 0
+        with keep_torch_threads():
+            self.loader.next_epoch = self.epoch  # FFCV's orders are functions of this counter
+            epoch_iter = iter(self.loader)
+        try:
+            b = 0
+            while (batch := _next_batch(epoch_iter)) is not None:
+                if b >= start:
+                    yield self._finish(*batch)
+                b += 1
+        finally:
+            epoch_iter.close()
+
+    def _finish(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        # FFCV reuses its batch buffers: copy out of them (the copy also makes NCHW).
+        x = x.to(self.device, non_blocking=True)
+        x = x.permute(0, 3, 1, 2)[:, : self.in_chans].to(torch.float32, memory_format=torch.contiguous_format)
+        if x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
+            x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", antialias=True)
+        x = (x - self.mean) / self.std
+        y = y.to(self.device, non_blocking=True)
+        y = y.float() if self.multilabel else y.reshape(-1).clone()
+        return x, y
+
+
+def _next_batch(epoch_iter: Any) -> tuple[Tensor, Tensor] | None:
+    """The next batch of FFCV's epoch iterator, or None at the end of the epoch.
+
+    FFCV's own ``__next__`` waits on its queue forever, so an exception in its pipeline
+    thread (a damaged image, a decoding error) would hang training; this waits in short
+    slices and raises once the thread has died. Mirrors ``EpochIterator.__next__`` of the
+    pinned ffcv 1.0.2, including the wait on the batch's CUDA stream.
+    """
+    from ffcv.loader.epoch_iterator import IS_CUDA
+
+    while True:
+        try:
+            item = epoch_iter.output_queue.get(timeout=1.0)
+            break
+        except queue.Empty:
+            if not epoch_iter.is_alive() and epoch_iter.output_queue.empty():
+                raise RuntimeError("FFCV's loading thread stopped with an error (traceback above)") from None
+    if item is None:
+        return None
+    slot, batch = item
+    if IS_CUDA:
+        epoch_iter.current_stream.wait_stream(epoch_iter.cuda_streams[slot])
+    return batch
+
+
+def order_of(loader: FFCVLoader, epoch: int) -> np.ndarray:
+    """The sample indices this rank's loader visits in ``epoch`` (for tests and resume checks)."""
+    order = np.asarray(loader.loader.traversal_order.sample_order(int(epoch)))
+    return order[: len(loader) * loader.batch_size] if loader.train else order
+
+
+def build_ffcv_pair(
+    ds: Any,
+    device: torch.device,
+    seed: int,
+    rank: int,
+    world_size: int,
+    train_res: int,
+    how_to_create: Callable[[str, str], str],
+) -> tuple[FFCVLoader, FFCVLoader]:
+    """The train and evaluation loaders of ``cfg.dataset`` (``ds``)."""
+    whole = ds.name in ("cifar10", "cifar100", "fashion_mnist")
+    aug = ds.augment
+    common = dict(
+        mean=list(ds.mean),
+        std=list(ds.std),
+        device=device,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        num_workers=int(ds.num_workers),
+        os_cache=bool(ds.get("os_cache", True)),
+        order=str(ds.get("ffcv_order", "random")),
+        in_chans=int(ds.in_chans),
+    )
+    train = FFCVLoader(
+        ds.get("ffcv_train"),
+        int(ds.batch_size) // world_size,
+        train=True,
+        crop="native" if whole else "rrc",
+        rrc_scale=tuple(aug.get("rrc_scale", (0.08, 1.0))),
+        hflip=bool(aug.hflip),
+        pad_crop=int(aug.get("pad_crop", 0)),
+        resolution=train_res,
+        field="dataset.ffcv_train",
+        how_to_create=how_to_create("train", ds.get("ffcv_train") or "TRAIN.beton"),
+        **common,
+    )
+    val = FFCVLoader(
+        ds.get("ffcv_val"),
+        max(int(ds.eval_batch_size) // world_size, 1),
+        train=False,
+        crop="native" if whole else "centre",
+        crop_ratio=float(ds.get("eval_crop_ratio", 0.875)),
+        resolution=int(ds.eval_res),
+        field="dataset.ffcv_val",
+        how_to_create=how_to_create("val", ds.get("ffcv_val") or "VAL.beton"),
+        **common,
+    )
+    return train, val
