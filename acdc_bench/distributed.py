@@ -31,7 +31,22 @@ def env_rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
+def _export_submitit_env() -> None:
+    """Inside a submitit job with several tasks (SLURM ``tasks_per_node`` x ``nodes``, or the
+    local executor), every task is one DDP rank: export what torch's ``env://`` set-up reads
+    (MASTER_ADDR/PORT from the first host and the job id, RANK, WORLD_SIZE, LOCAL_RANK)."""
+    if "WORLD_SIZE" in os.environ or not os.environ.get("SUBMITIT_EXECUTOR"):
+        return
+    from submitit import JobEnvironment
+    from submitit.helpers import TorchDistributedEnvironment
+
+    if JobEnvironment().num_tasks > 1:
+        TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
+
+
 def init_distributed(device_kind: str) -> DistInfo:
+    """DDP from torchrun's environment, or from a multi-task submitit job's; one process otherwise."""
+    _export_submitit_env()
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()

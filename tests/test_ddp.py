@@ -70,3 +70,19 @@ def test_ranks_with_different_masks_stop_with_a_clear_error(tmp_path: Path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "failed" and "masks differ across ranks" in summary["error"]
     assert not (tmp_path / "checkpoints" / ckpt.LAST).exists()
+
+
+def test_submitit_tasks_are_ddp_ranks(tmp_path):
+    """hydra/launcher=local with two tasks per job: what a multi-task SLURM job does, on this CPU."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "acdc_bench", "-m", "hydra/launcher=local", "hydra.launcher.tasks_per_node=2",
+         *RIGL, f"hydra.sweep.dir={tmp_path}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    (run,) = [p for p in tmp_path.iterdir() if (p / "summary.json").exists()]
+    assert json.loads((run / "summary.json").read_text())["world_size"] == 2
+    rows = read_jsonl(run / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [0, 1]
+    assert all(len(set(r["mask_checksums"])) == 1 and len(r["mask_checksums"]) == 2 for r in rows)
