@@ -19,7 +19,6 @@ from torch import Tensor, nn
 
 from acdc_bench.config import ConfigError
 from acdc_bench.metrics.sparse import channel_sparsity, layer_densities, mask_iou, sparse_report, support
-from acdc_bench.sparsity import scores as S
 from acdc_bench.sparsity.base import SparsityMethod
 from acdc_bench.sparsity.distributions import build_distribution
 from acdc_bench.sparsity.masks import MOMENTUM_RESETS, MaskSet, prunable_layers
@@ -112,8 +111,10 @@ class MaskedMethod(SparsityMethod):
     def prune(self, sparsity: float, scores: Sequence[Tensor] | None = None) -> None:
         """Impose masks at ``sparsity``: top-k of ``scores`` (magnitudes by default) with the
         distribution; masked weights and their optimizer buffers become zero."""
-        scores = S.magnitude(self.masks.weights) if scores is None else scores
-        self.distribution.select(scores, sparsity, self.masks.masks)
+        if scores is None:
+            self.distribution.select_magnitude(self.masks.weights, sparsity, self.masks.masks)
+        else:
+            self.distribution.select(scores, sparsity, self.masks.masks)
         self.masks.changed()
         self.masks.apply_to_weights()
         self.masks.mask_momentum(self.optimizer)
@@ -131,7 +132,7 @@ class MaskedMethod(SparsityMethod):
 
     def preview_masks(self) -> list[Tensor] | None:
         masks = [torch.empty(w.shape, dtype=torch.bool, device=w.device) for w in self.masks.weights]
-        self.distribution.select(S.magnitude(self.masks.weights), self.target_sparsity, masks)
+        self.distribution.select_magnitude(self.masks.weights, self.target_sparsity, masks)
         return masks
 
     # ------------------------------------------------------------------ hooks

@@ -21,7 +21,6 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
 
     from acdc_bench.metrics.sparse import sparse_report
     from acdc_bench.models import create_model
-    from acdc_bench.sparsity import scores
     from acdc_bench.sparsity.distributions import build_distribution
     from acdc_bench.sparsity.masks import prunable_layers
     from acdc_bench.sparsity.methods import method_class
@@ -40,8 +39,8 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
     if masks is None:  # a method without masks (dense): the masks `distribution` would give
         distribution = build_distribution(cfg, layers)
         masks = [torch.empty(layer.shape, dtype=torch.bool) for layer in layers]
-        distribution.select(scores.magnitude([layer.weight for layer in layers]),
-                            distribution.target(float(cfg.sparsity)), masks)
+        distribution.select_magnitude([layer.weight for layer in layers],
+                                      distribution.target(float(cfg.sparsity)), masks)
         described = {"distribution": distribution.describe(), **described}
     counts = torch.stack([m.sum() for m in masks]).tolist()
     densities = [c / layer.numel for c, layer in zip(counts, layers, strict=True)]

@@ -1,0 +1,209 @@
+"""Per-step cost of the sparse methods over dense training, and the cost of a mask recompute.
+
+In one process: training steps of ResNet-18 (timm), batch 64, 32x32 synthetic images, for
+dense training and each method in ``ENTRIES`` put in its sparse state (AC/DC in a
+compression phase, GMP with its final mask, RigL amortised over its update interval of
+100 steps, ...). Every step is the trainer's: hooks, forward, loss, backward, optimizer
+step. Methods are timed in alternating blocks and each ratio is the median over rounds of
+(block time / the dense block of the same round), so load from other processes on a
+shared machine cancels out as far as possible.
+
+Then: recomputing global-magnitude masks for ResNet-50 (25.5M prunable weights) with the
+toolkit, next to one ``torch.kthvalue`` over all magnitudes.
+
+The last line of output is one JSON object:
+``{"ratios": {"acdc": r, "gmp": r, "rigl": r, "ast_gc": r}, "mask_recompute_s": t, "kthvalue_s": t}``
+(a ratio is null for a method that is not registered). Targets on the reference machine:
+acdc, gmp <= 1.03, rigl <= 1.06, mask_recompute_s <= 1.5 x kthvalue_s.
+
+Usage: ``.venv/bin/python scripts/bench_overhead.py [--rounds N] [--steps K]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from acdc_bench.config import register_resolvers  # noqa: E402
+from acdc_bench.sparsity.methods import METHODS, method_class  # noqa: E402
+from acdc_bench.trainer import param_groups  # noqa: E402
+
+EPOCHS, STEPS_PER_EPOCH, BATCH, RES = 100, 100, 64, 32
+
+
+@dataclass
+class Entry:
+    """One method to time: its config overrides, the epoch whose start puts it in the state
+    to time, and its mask-update interval in steps (amortised) if it has one."""
+
+    method: str
+    overrides: list[str] = field(default_factory=list)
+    epoch: int = 0
+    update_every: int | None = None
+
+
+# Adding a method to the benchmark is one entry here.
+ENTRIES: dict[str, Entry] = {
+    "acdc": Entry("acdc", epoch=10),  # 100-epoch plan: epoch 10 starts the first compression phase
+    "gmp": Entry("gmp", epoch=75),  # the last pruning epoch: the final, fixed mask
+    "rigl": Entry("rigl", ["distribution=erk", "method.update_interval=100"], epoch=1, update_every=100),
+    "ast_gc": Entry("ast_gc", epoch=0),  # timed once the AST method is registered under this name
+}
+
+
+def compose(overrides: list[str]):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=overrides)
+
+
+class Runner:
+    """A model, its optimizer and a method, stepping like the trainer does."""
+
+    def __init__(self, name: str, entry: Entry | None, base_model: torch.nn.Module, cfg_overrides: list[str]):
+        self.name = name
+        method_name = entry.method if entry else "dense"
+        overrides = [*cfg_overrides, f"method={method_name}", *(entry.overrides if entry else [])]
+        self.cfg = compose(overrides)
+        self.model = copy.deepcopy(base_model)
+        o = self.cfg.optim
+        self.optimizer = torch.optim.SGD(param_groups(self.model, float(o.weight_decay)), lr=0.01,
+                                         momentum=float(o.momentum))
+        cls = method_class(method_name)
+        cls.check_config(self.cfg, EPOCHS)
+        self.method = cls(self.cfg, self.model, EPOCHS, STEPS_PER_EPOCH, run_dir=None, is_main=True,
+                          device=torch.device("cpu"), eval_res=RES)
+        self.method.on_train_start(self.optimizer)
+        self.epoch = entry.epoch if entry else 0
+        self.method.on_epoch_start(self.epoch)
+        self.step_index = self.epoch * STEPS_PER_EPOCH + 1  # not an update step
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, step: int | None = None) -> None:
+        s = self.step_index if step is None else step
+        m = self.method
+        m.before_forward(s)
+        loss = F.cross_entropy(self.model(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        m.after_backward(s)
+        self.optimizer.step()
+        m.after_optimizer_step(s)
+
+    def block(self, x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
+        t = time.perf_counter()
+        for _ in range(steps):
+            self.step(x, y)
+        return (time.perf_counter() - t) / steps
+
+
+def bench_steps(rounds: int, steps: int) -> dict[str, float | None]:
+    import timm
+
+    torch.manual_seed(0)
+    base = timm.create_model("resnet18", num_classes=10, pretrained=False)
+    x, y = torch.randn(BATCH, 3, RES, RES), torch.randint(0, 10, (BATCH,))
+    common = ["model=resnet18", "dataset=synthetic", f"epochs={EPOCHS}"]
+    runners = {"dense": Runner("dense", None, base, common)}
+    for name, entry in ENTRIES.items():
+        if entry.method in METHODS:
+            runners[name] = Runner(name, entry, base, common)
+        else:
+            print(f"{name}: method {entry.method!r} is not registered; skipped", flush=True)
+    for r in runners.values():  # warm-up (allocator, first-touch of buffers)
+        r.block(x, y, 2)
+    ratios: dict[str, list[float]] = {name: [] for name in runners if name != "dense"}
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    names = list(runners)
+    for i in range(rounds):
+        order = names[i % len(names):] + names[: i % len(names)]  # rotate who goes first
+        block = {name: runners[name].block(x, y, steps) for name in order}
+        for name, t in block.items():
+            times[name].append(t)
+            if name != "dense":
+                ratios[name].append(t / block["dense"])
+    out: dict[str, float | None] = {name: None for name in ENTRIES}
+    dense_med = statistics.median(times["dense"])
+    print(f"dense: median step {dense_med * 1e3:.1f} ms over {rounds} rounds x {steps} steps", flush=True)
+    for name, values in ratios.items():
+        ratio = statistics.median(values)
+        entry = ENTRIES[name]
+        line = f"{name}: median step {statistics.median(times[name]) * 1e3:.1f} ms, ratio {ratio:.4f}"
+        if entry.update_every:
+            r = runners[name]
+            first = r.epoch * STEPS_PER_EPOCH
+            updates = [s for s in range(first, first + (EPOCHS // 2) * STEPS_PER_EPOCH, entry.update_every)
+                       if r.method.is_update_step(s)][:3]
+            extra = []
+            for s in updates:
+                t = time.perf_counter()
+                r.step(x, y, s)
+                t_update = time.perf_counter() - t
+                extra.append(t_update - r.block(x, y, 1))
+            added = max(statistics.median(extra), 0.0) / entry.update_every / dense_med
+            line += f"; update step +{statistics.median(extra) * 1e3:.0f} ms, amortised +{added:.4f}"
+            ratio += added
+        print(line + f" -> {ratio:.4f}", flush=True)
+        out[name] = ratio
+    return out
+
+
+def bench_mask_recompute(repeats: int) -> tuple[float, float]:
+    import timm
+
+    from acdc_bench.sparsity import scores
+    from acdc_bench.sparsity.distributions import build_distribution
+    from acdc_bench.sparsity.masks import MaskSet, prunable_layers
+
+    torch.manual_seed(0)
+    model = timm.create_model("resnet50", num_classes=1000, pretrained=False)
+    layers = prunable_layers(model)
+    masks = MaskSet(layers)
+    cfg = compose(["distribution=global"])
+    dist = build_distribution(cfg, layers)
+    weights = masks.weights
+    total = masks.total
+    flat = torch.cat([w.detach().reshape(-1) for w in weights]).abs_()
+    k = round(0.9 * total)
+    recompute, kth = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        torch.kthvalue(flat, k)
+        kth.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        dist.select(scores.magnitude(weights), 0.9, masks.masks)
+        masks.changed()
+        recompute.append(time.perf_counter() - t)
+    print(f"resnet50: {total / 1e6:.1f}M prunable weights; global mask recompute {min(recompute):.3f} s, "
+          f"one kthvalue {min(kth):.3f} s (best of {repeats})", flush=True)
+    return min(recompute), min(kth)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    ratios = bench_steps(args.rounds, args.steps)
+    recompute, kth = bench_mask_recompute(args.repeats)
+    print(json.dumps({"ratios": ratios, "mask_recompute_s": recompute, "kthvalue_s": kth}))
+
+
+if __name__ == "__main__":
+    main()

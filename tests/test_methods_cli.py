@@ -1,0 +1,123 @@
+"""Every sparse method from the command line: short digits runs, summaries, errors, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import ROOT, read_jsonl, run_cli
+
+TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=3"]
+# Phases of one epoch so that 3 epochs hold compression, decompression, compression.
+SHORT_ACDC = ["method.warmup_epochs=0", "method.phase_epochs=1", "method.final_decompression_epochs=1",
+              "method.final_compression_epochs=1"]
+METHOD_RUNS = {
+    "acdc": ["method=acdc", *SHORT_ACDC],
+    "acdcpp": ["method=acdcpp", "distribution=fld", *SHORT_ACDC],
+    "gmp": ["method=gmp", "method.prune_every_epochs=1"],
+    "rigl": ["method=rigl", "distribution=erk"],
+}
+SPARSE_KEYS = {"phase", "target_sparsity", "sparsity", "mask_iou", "zero_fraction_decompressed",
+               "channel_sparsity"}
+
+
+@pytest.mark.parametrize("name", list(METHOD_RUNS))
+def test_three_epoch_digits_run_of_each_method(tmp_path, name):
+    out = run_cli(*TINY, *METHOD_RUNS[name], f"hydra.run.dir={tmp_path}")
+    assert out.returncode == 0, out.stderr
+    rows = read_jsonl(tmp_path / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    for r in rows:
+        assert SPARSE_KEYS <= set(r)
+        assert r["phase"] in ("dense", "sparse") and 0 <= r["channel_sparsity"] <= 1
+    assert rows[0]["mask_iou"] is None and all(0 <= r["mask_iou"] <= 1 for r in rows[1:])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    final = summary["final"]
+    assert final["phase"] == "sparse" and final["sparsity"] >= 0.85  # 90% of the pruned layers
+    assert 0 < summary["inference_flops_fraction"] < 0.5 and summary["dense_flops"] > 0
+    assert summary["params_nonzero"] < 0.5 * summary["params_total"]
+    layers = summary["layers"]
+    assert layers[0]["name"] == "conv1" and layers[-1]["name"] == "fc"
+    assert all(0 <= layer["density"] <= 1 and layer["shape"] for layer in layers)
+    if name in ("acdc", "acdcpp"):
+        assert [r["phase"] for r in rows] == ["sparse", "dense", "sparse"]
+        assert rows[1]["zero_fraction_decompressed"] == rows[1]["sparsity"] < 0.5
+        assert rows[0]["zero_fraction_decompressed"] is None
+        dense = summary["dense"]
+        assert dense["epoch"] == 1 and dense["val_top1"] == rows[1]["val_top1"]
+        assert dense["checkpoint"] == "checkpoints/dense_final.pt"
+        saved = torch.load(tmp_path / "checkpoints" / "dense_final.pt", weights_only=False)
+        assert saved["epoch"] == 1 and "fc.weight" in saved["model"]
+    if name == "acdcpp":
+        assert layers[0]["density"] == 1.0 and layers[-1]["density"] == 1.0  # FLD
+    if name == "gmp":
+        assert [r["phase"] for r in rows] == ["dense", "sparse", "sparse"]
+        assert rows[1]["target_sparsity"] < rows[2]["target_sparsity"] == pytest.approx(0.9)
+    if name == "rigl":
+        assert all(r["sparsity"] == pytest.approx(0.9, abs=0.01) for r in rows)
+        assert rows[1]["mask_iou"] < 1.0  # the first update moved connections
+
+
+def test_summary_task_resnet50_imagenet_erk_without_data():
+    t = time.perf_counter()
+    out = run_cli("task=summary", "model=resnet50", "dataset=imagenet", "distribution=erk", "sparsity=0.9")
+    elapsed = time.perf_counter() - t
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1
+    s = json.loads(lines[0])
+    keys = {"dense_flops", "inference_flops_fraction", "params_total", "params_nonzero", "layers", "schedule"}
+    assert keys <= set(s)
+    assert s["dense_flops"] == pytest.approx(8.2e9, rel=0.01)  # RigL's dense ResNet-50
+    assert s["inference_flops_fraction"] == pytest.approx(0.24, abs=0.01)  # RigL ERK 90%: 0.24
+    assert s["params_total"] == 25_557_032
+    assert all(0 < layer["density"] <= 1 for layer in s["layers"]) and len(s["layers"]) == 54
+    assert len(s["schedule"]) == 100 and {"epoch", "phase", "target_sparsity"} <= set(s["schedule"][0])
+    macs = [layer["macs"] for layer in s["layers"]]
+    kept = sum(m * layer["density"] for m, layer in zip(macs, s["layers"], strict=True))
+    assert s["inference_flops_fraction"] == pytest.approx(kept / sum(macs))
+    assert elapsed < 120  # "a few seconds" on a quiet machine; generous for a shared one
+
+
+def test_a_schedule_that_does_not_fit_is_a_one_line_error_naming_the_field(tmp_path):
+    out = run_cli("dataset=digits", "method=acdc", "epochs=30", "method.warmup_epochs=3",
+                  f"hydra.run.dir={tmp_path / 'run'}")
+    assert out.returncode == 2
+    first = out.stderr.strip().splitlines()[0]
+    assert "method.phase_epochs" in first and "Traceback" not in out.stderr
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def _kill_after_rows(args: list[str], metrics, rows: int) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "acdc_bench", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if metrics.exists() and len(read_jsonl(metrics)) >= rows:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_acdc_resumed_run_matches_an_uninterrupted_one(tmp_path):
+    args = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=6", "method=acdc",
+            "method.warmup_epochs=0", "method.phase_epochs=1", "method.final_decompression_epochs=1",
+            "method.final_compression_epochs=2"]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert run_cli(*args, f"hydra.run.dir={full}").returncode == 0
+    _kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 2)
+    assert 2 <= len(read_jsonl(part / "metrics.jsonl")) < 6, "the kill should land mid-run"
+    out = run_cli(*args, f"hydra.run.dir={part}")
+    assert out.returncode == 0, out.stderr
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in rows]  # noqa: E731
+    assert strip(read_jsonl(full / "metrics.jsonl")) == strip(read_jsonl(part / "metrics.jsonl"))
+    a, b = (json.loads((d / "summary.json").read_text()) for d in (full, part))
+    assert a["dense"] == b["dense"] and a["layers"] == b["layers"]

@@ -1,0 +1,276 @@
+"""Method schedules against the numbers the papers state, and the methods' step-level behaviour."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+
+from acdc_bench.config import ConfigError, register_resolvers
+from acdc_bench.models import create_model
+from acdc_bench.sparsity.methods import method_class
+from acdc_bench.sparsity.methods.acdc import acdc_phases
+from acdc_bench.sparsity.methods.rigl import drop_fraction
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["dataset=digits", "model=resnet20", "model.width=0.25"]
+
+
+def compose_cfg(*overrides: str):
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def build(*overrides: str, epochs: int | None = None, steps_per_epoch: int = 10):
+    cfg = compose_cfg(*TINY, *overrides)
+    epochs = epochs or int(cfg.epochs)
+    cls = method_class(cfg.method.name)
+    cls.check_config(cfg, epochs)
+    torch.manual_seed(0)
+    model = create_model(cfg.model, 10, 1)
+    method = cls(cfg, model, epochs, steps_per_epoch, run_dir=None, is_main=True, device=torch.device("cpu"),
+                 eval_res=8)
+    return cfg, model, method
+
+
+def phases_of(method, epochs: int) -> list[str]:
+    return [method.schedule(e)["phase"] for e in range(epochs)]
+
+
+def alternating(warmup: int, phase: int, n: int, final_dense: int, final_sparse: int) -> list[str]:
+    out = ["dense"] * warmup
+    for k in range(n):
+        out += ["sparse" if k % 2 == 0 else "dense"] * phase
+    return out + ["dense"] * final_dense + ["sparse"] * final_sparse
+
+
+# ---------------------------------------------------------------------- AC/DC
+def test_acdc_100_epochs_is_the_readme_schedule():
+    _, _, m = build("method=acdc", "epochs=100")
+    phases = phases_of(m, 100)
+    # README: dense 0-9, sparse 10-14, dense 15-19, ..., sparse 70-74, dense 75-84, sparse 85-99
+    assert phases == alternating(10, 5, 13, 10, 15)
+    assert phases[:10] == ["dense"] * 10 and phases[10:15] == ["sparse"] * 5
+    assert phases[15:20] == ["dense"] * 5 and phases[70:75] == ["sparse"] * 5
+    assert phases[75:85] == ["dense"] * 10 and phases[85:] == ["sparse"] * 15
+    sched = [m.schedule(e) for e in range(100)]
+    assert all(s["target_sparsity"] == (0.9 if s["phase"] == "sparse" else 0.0) for s in sched)
+    assert [s["stage"] for s in sched[:11]] == ["warmup"] * 10 + ["compression"]
+
+
+def test_acdc_cifar100_200_epoch_variant():
+    _, _, m = build("method=acdc", "epochs=200", "method.warmup_epochs=10", "method.phase_epochs=20",
+                    "method.final_decompression_epochs=20", "method.final_compression_epochs=30")
+    phases = phases_of(m, 200)
+    assert phases == alternating(10, 20, 7, 20, 30)
+    assert phases[10:30] == ["sparse"] * 20 and phases[130:150] == ["sparse"] * 20
+    assert phases[150:170] == ["dense"] * 20 and phases[170:] == ["sparse"] * 30
+
+
+def test_acdc_longer_runs_fit_more_five_epoch_phases():
+    for epochs, warmup in ((500, 50), (1000, 100), (250, 30)):  # 250: 10% moved to the next fit
+        plan = acdc_phases(epochs, m_warmup(epochs), 5, 10, 15)
+        assert plan[0].stage == "warmup" and plan[0].end == warmup
+        assert {p.end - p.start for p in plan[1:-2]} == {5}
+        assert plan[-1].end == epochs and plan[-1].stage == "compression"
+
+
+def m_warmup(epochs: int) -> int:
+    from acdc_bench.sparsity.methods.acdc import resolve_warmup
+
+    return resolve_warmup(epochs, None, 5, 10, 15)
+
+
+@pytest.mark.parametrize("epochs,overrides,field", [
+    (30, ["method.warmup_epochs=3"], "method.phase_epochs"),  # 2 epochs between: no odd number of phases
+    (26, [], "epochs"),  # shorter than warm-up + final phases
+    (100, ["method.phase_epochs=0"], "method.phase_epochs"),
+    (100, ["method.warmup_epochs=12"], "method.phase_epochs"),
+    (100, ["method.sparsity_ramp_start=0.95"], "method.sparsity_ramp_start"),
+    (100, ["method.decompression_sparsity=0.9"], "method.decompression_sparsity"),
+    (100, ["method.momentum_reset=sometimes"], "method.momentum_reset"),
+])
+def test_acdc_schedules_that_do_not_fit_name_the_field(epochs, overrides, field):
+    cfg = compose_cfg(*TINY, "method=acdc", f"epochs={epochs}", *overrides)
+    with pytest.raises(ConfigError) as err:
+        method_class("acdc").check_config(cfg, epochs)
+    assert err.value.field == field
+
+
+def test_acdc_sparsity_ramp_goes_linearly_over_the_compression_phases():
+    _, _, m = build("method=acdc", "epochs=100", "sparsity=0.98", "method.sparsity_ramp_start=0.9")
+    targets = [m.schedule(e)["target_sparsity"] for e in range(100) if m.schedule(e)["phase"] == "sparse"]
+    per_phase = targets[::5][:7] + [targets[-1]]  # 7 five-epoch phases, then the final one
+    assert per_phase == pytest.approx([0.9 + 0.08 * k / 7 for k in range(8)])
+
+
+def test_acdc_is_exactly_sparse_in_compression_and_returns_in_decompression():
+    cfg, model, m = build("method=acdc", "epochs=3", "method.warmup_epochs=0", "method.phase_epochs=1",
+                          "method.final_decompression_epochs=1", "method.final_compression_epochs=1")
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    m.on_train_start(opt)
+    x, y = torch.randn(32, 1, 8, 8), torch.randint(0, 10, (32,))
+    versions = []
+    for epoch in range(3):
+        m.on_epoch_start(epoch)
+        versions.append(m.mask_version)
+        for i in range(4):
+            step = epoch * 10 + i
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            m.after_backward(step)
+            opt.step()
+            m.after_optimizer_step(step)
+            zero = sum(int((w == 0).sum()) for w in m.masks.weights) / m.masks.total
+            if epoch == 1:
+                assert zero < 0.5  # decompressed: the pruned weights train again
+                assert m.masks.flat.all()
+            else:
+                assert zero >= 0.9 - 1e-6
+                assert all(not w[~mk].any() for w, mk in zip(m.masks.weights, m.masks.masks, strict=True))
+    assert versions[0] < versions[1] < versions[2]
+
+
+def test_acdc_decompression_sparsity_holds_a_lower_sparsity_after_one_dense_step():
+    cfg, model, m = build("method=acdc", "epochs=3", "method.warmup_epochs=0", "method.phase_epochs=1",
+                          "method.final_decompression_epochs=1", "method.final_compression_epochs=1",
+                          "method.decompression_sparsity=0.5")
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    m.on_train_start(opt)
+    x, y = torch.randn(32, 1, 8, 8), torch.randint(0, 10, (32,))
+    m.on_epoch_start(0)
+    m.on_epoch_start(1)
+    assert m.schedule(1) == {"phase": "dense", "target_sparsity": 0.5, "stage": "decompression"}
+    for step in range(3):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        m.after_backward(10 + step)
+        opt.step()
+        m.after_optimizer_step(10 + step)
+        assert 1 - float(m.masks.flat.float().mean()) == pytest.approx(0.5, abs=1e-3)
+        assert all(not w[~mk].any() for w, mk in zip(m.masks.weights, m.masks.masks, strict=True))
+
+
+# ---------------------------------------------------------------------- GMP
+def test_gmp_cubic_sparsity_every_five_epochs_then_a_fixed_mask():
+    _, _, m = build("method=gmp", "epochs=100", "sparsity=0.9")
+    s = [m.schedule(e)["target_sparsity"] for e in range(100)]
+    n = 15  # increments at epochs 0, 5, ..., 75 (75% of 100)
+    for e in range(100):
+        j = min(e // 5, n)
+        assert s[e] == pytest.approx(0.9 * (1 - (1 - j / n) ** 3)), e
+    assert s[0] == 0.0 and s[4] == 0.0 and m.schedule(0)["phase"] == "dense"
+    assert s[5] == pytest.approx(0.9 * (1 - (14 / 15) ** 3)) == pytest.approx(0.168267, abs=1e-6)
+    assert s[40] == pytest.approx(0.9 * (1 - (7 / 15) ** 3)) == pytest.approx(0.808533, abs=1e-6)
+    assert s[75:] == [pytest.approx(0.9)] * 25  # the last quarter: fixed mask at the target
+    updates = [e for e in range(100) if m.schedule(e)["mask_update"]]
+    assert updates == list(range(5, 80, 5))
+
+
+def test_gmp_scales_with_epochs_and_rejects_a_schedule_with_no_increment():
+    _, _, m = build("method=gmp", "epochs=1000")
+    assert m.schedule(749)["target_sparsity"] < 0.9
+    assert m.schedule(750)["target_sparsity"] == pytest.approx(0.9)
+    cfg = compose_cfg(*TINY, "method=gmp", "epochs=4")
+    with pytest.raises(ConfigError) as err:
+        method_class("gmp").check_config(cfg, 4)
+    assert err.value.field == "method.prune_every_epochs"
+
+
+def test_gmp_never_brings_a_pruned_weight_back():
+    cfg, model, m = build("method=gmp", "epochs=4", "method.prune_every_epochs=1")
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    m.on_train_start(opt)
+    x, y = torch.randn(32, 1, 8, 8), torch.randint(0, 10, (32,))
+    previous = None
+    for epoch in range(4):
+        m.on_epoch_start(epoch)
+        for i in range(3):
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            m.after_backward(epoch * 10 + i)
+            opt.step()
+            m.after_optimizer_step(epoch * 10 + i)
+        current = m.masks.flat.clone()
+        if previous is not None:
+            assert not (current & ~previous).any()
+        previous = current
+    assert 1 - float(previous.float().mean()) == pytest.approx(0.9, abs=1e-3)
+
+
+# ---------------------------------------------------------------------- RigL
+def test_rigl_drop_fraction_is_cosine_decay_to_zero_at_t_end():
+    assert drop_fraction(0, 0.3, 1000) == pytest.approx(0.3)
+    assert drop_fraction(500, 0.3, 1000) == pytest.approx(0.15)
+    assert drop_fraction(250, 0.3, 1000) == pytest.approx(0.15 * (1 + 2 ** -0.5))
+    assert drop_fraction(999, 0.3, 1000) == pytest.approx(0.0, abs=1e-5)
+    assert drop_fraction(1000, 0.3, 1000) == 0.0 and drop_fraction(5000, 0.3, 1000) == 0.0
+    _, _, m = build("method=rigl", "epochs=100", steps_per_epoch=50)
+    assert m.t_end == 3750 and m.interval == 50  # 75% of training; once per epoch
+    assert m.schedule(0)["drop_fraction"] == 0.0  # no update at the first step
+    assert m.schedule(1)["drop_fraction"] == pytest.approx(0.15 * (1 + math.cos(math.pi / 75)))
+    assert m.schedule(75)["drop_fraction"] == 0.0
+    updates = [m.is_update_step(s) for s in (0, 49, 50, 100, 3700, 3750)]
+    assert updates == [False, False, True, True, True, False]
+
+
+def test_rigl_update_drops_and_grows_the_drop_fraction_with_fixed_layer_counts():
+    cfg, model, m = build("method=rigl", "distribution=erk", "epochs=10", "method.update_interval=5",
+                          steps_per_epoch=10)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    m.on_train_start(opt)
+    counts = [int(mk.sum()) for mk in m.masks.masks]
+    assert counts == m.counts and max(c / n for c, n in zip(counts, m.masks.numels, strict=True)) <= 1
+    x, y = torch.randn(32, 1, 8, 8), torch.randint(0, 10, (32,))
+    for step in range(6):
+        before = [mk.clone() for mk in m.masks.masks]
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        m.after_backward(step)
+        opt.step()
+        m.after_optimizer_step(step)
+        after = m.masks.masks
+        assert [int(mk.sum()) for mk in after] == counts
+        assert all(not w[~mk].any() for w, mk in zip(m.masks.weights, after, strict=True))
+        if step != 5:
+            assert all(torch.equal(b, a) for b, a in zip(before, after, strict=True))
+            continue
+        f = drop_fraction(5, 0.3, m.t_end)
+        for i, (b, a, c) in enumerate(zip(before, after, counts, strict=True)):
+            moved = int((b & ~a).sum())
+            assert moved <= int(f * c), i  # at most the drop fraction (a dropped weight may regrow)
+            grown = a & ~b
+            assert not m.masks.weights[i][grown].any()  # grown weights start at zero
+            assert not opt.state[m.masks.weights[i]]["momentum_buffer"][grown].any()  # ... with zero momentum
+        assert sum(int((b & ~a).sum()) for b, a in zip(before, after, strict=True)) > 0
+
+
+def test_rigl_rejects_structured_distributions():
+    cfg = compose_cfg(*TINY, "method=rigl", "distribution=nm")
+    with pytest.raises(ConfigError) as err:
+        method_class("rigl").check_config(cfg, 10)
+    assert err.value.field == "distribution.name"
+
+
+def test_method_state_round_trips_through_state_dict():
+    cfg, model, m = build("method=acdc", "epochs=3", "method.warmup_epochs=0", "method.phase_epochs=1",
+                          "method.final_decompression_epochs=1", "method.final_compression_epochs=1")
+    m.on_train_start(torch.optim.SGD(model.parameters(), lr=0.1))
+    m.on_epoch_start(0)
+    m.on_epoch_end(0, lambda: {})
+    state = m.state_dict()
+    _, _, fresh = build("method=acdc", "epochs=3", "method.warmup_epochs=0", "method.phase_epochs=1",
+                        "method.final_decompression_epochs=1", "method.final_compression_epochs=1")
+    fresh.load_state_dict(state)
+    assert torch.equal(fresh.masks.flat, m.masks.flat) and fresh.mask_checksum() == m.mask_checksum()
+    assert fresh.active and fresh.mask_version == m.mask_version
+    assert torch.equal(fresh.prev_support, m.prev_support)
