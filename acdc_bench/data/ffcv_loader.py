@@ -69,14 +69,14 @@ def import_ffcv() -> None:
 
 def open_reader(path: str | None, field: str, how_to_create: str):
     """FFCV's reader of ``path``; a missing or unreadable file is a ConfigError quoting ``how_to_create``."""
-    import_ffcv()
-    from ffcv.reader import Reader
-
     if not path:
         raise ConfigError(field, path, f"a .beton file; create it with: {how_to_create}")
     p = Path(str(path)).expanduser()
     if not p.is_file():
         raise ConfigError(field, str(p), f"an existing .beton file; create it with: {how_to_create}")
+    import_ffcv()
+    from ffcv.reader import Reader
+
     try:
         reader = Reader(str(p))
         if reader.num_samples == 0:

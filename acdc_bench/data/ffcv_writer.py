@@ -161,6 +161,10 @@ def write_beton(
         for child in multiprocessing.active_children():  # the writer's workers
             child.terminate()
             child.join()
+        from tqdm import tqdm
+
+        for bar in list(getattr(tqdm, "_instances", ())):  # FFCV's progress bar, left open by the failure
+            bar.close()
         shm = getattr(writer, "metadata_sm", None)
         if shm is not None and not isinstance(shm, int):
             shm.close()
