@@ -93,3 +93,25 @@ def synthetic(cfg: Any, seed: int) -> dict[str, tuple[Tensor, Tensor]]:
         y = torch.randint(0, int(cfg.num_classes), (n,), generator=g)
         out[split] = (x, y)
     return out
+
+
+def subset(splits: dict[str, tuple[Tensor, Tensor]], train_size: int | None, val_size: int | None,
+           split_seed: int = 0) -> dict[str, tuple[Tensor, Tensor]]:
+    """Keep a fixed random ``train_size`` / ``val_size`` images of each split (``None``: all).
+
+    The paper experiments' CPU twins train on a slice of Fashion-MNIST so that a whole sweep
+    fits in minutes on two cores. The slice depends on ``split_seed`` only, never on the run's
+    seed, so all seeds and all configs of a sweep see the same images (in their original order).
+    """
+    out = dict(splits)
+    for split, n, field in (("train", train_size, "dataset.train_subset"),
+                            ("val", val_size, "dataset.val_subset")):
+        if n is None:
+            continue
+        x, y = splits[split]
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= len(y):
+            raise ConfigError(field, n, f"null or an integer in [1, {len(y)}] (the {split} split's size)")
+        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(int(split_seed)))
+        keep = order[:n].sort().values
+        out[split] = (x[keep], y[keep])
+    return out
