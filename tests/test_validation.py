@@ -103,8 +103,6 @@ def test_every_shipped_option_passes_validation(group, option):
 # ------------------------------------------------------------------------ through the CLI
 CLI_CASES = [  # (overrides, exit status, text the one line must contain)
     (["epochs=0"], 2, "epochs=0 is not allowed; expected a positive integer"),
-    (["model.name=resnet99"], 2, "model.name='resnet99' is not allowed; expected one of"),
-    (["method=nosuch"], 2, "method=nosuch is not a method config; expected one of"),
     (["foo=1"], 2, "Could not override 'foo'. To append to your config use +foo=1"),
     (["sparsity=[0.9"], 2, "cannot parse the override 'sparsity=[0.9'"),
     (["hydra/launcher=nosuch"], 2, "Could not find 'hydra/launcher/nosuch'"),
@@ -113,30 +111,30 @@ CLI_CASES = [  # (overrides, exit status, text the one line must contain)
 ]
 
 
-def test_bad_inputs_through_the_cli_print_one_line_and_exit_2(tmp_path):
-    """All cases start at once (they spend their time importing, not computing)."""
+def _start(tmp_path: Path, name: str, overrides: list[str], full_error: bool = False) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     env.pop("HYDRA_FULL_ERROR", None)
-    procs = []
-    for i, (overrides, _, _) in enumerate(CLI_CASES):
-        run = tmp_path / f"run{i}"
-        procs.append((run, subprocess.Popen(
-            [sys.executable, "-m", "acdc_bench", "dataset=digits", *overrides, f"hydra.run.dir={run}"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
-    for (run, proc), (overrides, status, text) in zip(procs, CLI_CASES, strict=True):
+    if full_error:
+        env["HYDRA_FULL_ERROR"] = "1"
+    run_dir = f"hydra.run.dir={tmp_path / name}"
+    argv = [sys.executable, "-m", "acdc_bench", "dataset=digits", *overrides, run_dir]
+    pipe = subprocess.PIPE
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=pipe, stderr=pipe, text=True)
+
+
+def test_bad_inputs_through_the_cli_print_one_line_and_exit_2(tmp_path):
+    """All cases start at once (they spend their time importing, not computing)."""
+    procs = [_start(tmp_path, f"run{i}", overrides) for i, (overrides, _, _) in enumerate(CLI_CASES)]
+    full = _start(tmp_path, "full", ["epochs=0"], full_error=True)
+    for i, (proc, (overrides, status, text)) in enumerate(zip(procs, CLI_CASES, strict=True)):
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == status, (overrides, err)
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("acdc-bench: error: "), (overrides, err)
         assert text in lines[0], (overrides, lines[0])
         for name in ("metrics.jsonl", "summary.json", "checkpoints"):
-            assert not (Path(run) / name).exists()
-
-
-def test_hydra_full_error_shows_the_traceback(tmp_path):
-    env = {**os.environ, "HYDRA_FULL_ERROR": "1", "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", "acdc_bench", "dataset=digits", "epochs=0",
-                          f"hydra.run.dir={tmp_path}"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode != 0
-    assert "Traceback" in out.stderr and "ConfigError: epochs=0 is not allowed" in out.stderr
+            assert not (tmp_path / f"run{i}" / name).exists()
+    # HYDRA_FULL_ERROR=1 shows the traceback of the same error
+    _, err = full.communicate(timeout=300)
+    assert full.returncode != 0
+    assert "Traceback" in err and "ConfigError: epochs=0 is not allowed" in err
