@@ -273,4 +273,4 @@ def test_method_state_round_trips_through_state_dict():
     fresh.load_state_dict(state)
     assert torch.equal(fresh.masks.flat, m.masks.flat) and fresh.mask_checksum() == m.mask_checksum()
     assert fresh.active and fresh.mask_version == m.mask_version
-    assert torch.equal(fresh.prev_support, m.prev_support)
+    assert torch.equal(fresh.stats.prev_support, m.stats.prev_support)

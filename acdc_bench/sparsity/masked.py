@@ -21,7 +21,7 @@ from acdc_bench.config import ConfigError
 from acdc_bench.metrics.sparse import channel_sparsity, layer_densities, mask_iou, sparse_report, support
 from acdc_bench.sparsity.base import SparsityMethod
 from acdc_bench.sparsity.distributions import build_distribution
-from acdc_bench.sparsity.masks import MOMENTUM_RESETS, MaskSet, prunable_layers
+from acdc_bench.sparsity.masks import MOMENTUM_RESETS, MaskSet, PrunableLayer, prunable_layers
 
 
 # ---------------------------------------------------------------------- config helpers
@@ -78,6 +78,44 @@ def reset_optimizer_buffers(optimizer: torch.optim.Optimizer | None) -> None:
                     value.zero_()
 
 
+class WeightStats:
+    """The sparse metrics of a model's prunable weights: each epoch's ``sparsity``,
+    ``mask_iou`` (against the previous epoch's end, null at first), ``channel_sparsity``,
+    ``zero_fraction_decompressed``, and at the end the FLOPs / parameters / per-layer
+    density report. Every method reports them, the dense baseline included."""
+
+    def __init__(self, model: nn.Module, layers: Sequence[PrunableLayer], in_chans: int, eval_res: int):
+        self.model, self.layers = model, list(layers)
+        self.weights = [layer.weight for layer in self.layers]
+        self.total = sum(w.numel() for w in self.weights)
+        self.in_chans, self.eval_res = in_chans, eval_res
+        self.prev_support: Tensor | None = None  # nonzero weights at the end of the previous epoch
+
+    def epoch_row(self, decompression: bool = False) -> dict[str, Any]:
+        current = support(self.weights)
+        sparsity = 1.0 - float(current.sum()) / self.total
+        iou = None if self.prev_support is None else mask_iou(current, self.prev_support)
+        self.prev_support = current
+        return {
+            "sparsity": sparsity,
+            "mask_iou": iou,
+            "zero_fraction_decompressed": sparsity if decompression else None,
+            "channel_sparsity": channel_sparsity([layer.weight for layer in self.layers if layer.is_conv]),
+        }
+
+    def report(self) -> dict[str, Any]:
+        densities = layer_densities(self.weights)
+        return sparse_report(self.model, self.layers, densities, self.in_chans, self.eval_res)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"prev_support": None if self.prev_support is None else _pack(self.prev_support)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        prev = state.get("prev_support")
+        device = self.weights[0].device
+        self.prev_support = None if prev is None else _unpack(prev, self.total, device)
+
+
 class MaskedMethod(SparsityMethod):
     """Mask-based sparse training over :mod:`acdc_bench.sparsity.masks`.
 
@@ -96,9 +134,8 @@ class MaskedMethod(SparsityMethod):
         self.momentum_reset = method_choice(cfg, "momentum_reset", MOMENTUM_RESETS,
                                             self.default_momentum_reset)
         self.active = False  # masks imposed on gradients and weights at every step
-        self.prev_support: Tensor | None = None  # nonzero weights at the end of the previous epoch
-        self.eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
-        self.in_chans = int(cfg.dataset.in_chans)
+        eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
+        self.stats = WeightStats(model, self.layers, int(cfg.dataset.in_chans), eval_res)
 
     # ------------------------------------------------------------------ masks
     @property
@@ -155,32 +192,19 @@ class MaskedMethod(SparsityMethod):
         return False
 
     def on_epoch_end(self, epoch: int, evaluate: Callable[[], dict[str, float]]) -> dict[str, Any]:
-        weights = self.masks.weights
-        current = support(weights)
-        sparsity = 1.0 - float(current.sum()) / self.masks.total
-        iou = None if self.prev_support is None else mask_iou(current, self.prev_support)
-        self.prev_support = current
-        return {
-            "sparsity": sparsity,
-            "mask_iou": iou,
-            "zero_fraction_decompressed": sparsity if self.is_decompression(epoch) else None,
-            "channel_sparsity": channel_sparsity([layer.weight for layer in self.layers if layer.is_conv]),
-        }
+        return self.stats.epoch_row(self.is_decompression(epoch))
 
     def on_train_end(self) -> dict[str, Any]:
-        densities = layer_densities(self.masks.weights)
-        return sparse_report(self.model, self.layers, densities, self.in_chans, self.eval_res)
+        return self.stats.report()
 
     def describe(self) -> dict[str, Any]:
         return {"distribution": self.distribution.describe(), "target_sparsity": self.target_sparsity}
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        prev = None if self.prev_support is None else _pack(self.prev_support)
-        return {"masks": self.masks.state_dict(), "active": self.active, "prev_support": prev}
+        return {"masks": self.masks.state_dict(), "active": self.active, "stats": self.stats.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.masks.load_state_dict(state["masks"])
         self.active = bool(state["active"])
-        prev = state.get("prev_support")
-        self.prev_support = None if prev is None else _unpack(prev, self.masks.total, self.masks.flat.device)
+        self.stats.load_state_dict(state["stats"])

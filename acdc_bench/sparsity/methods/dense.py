@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
 from acdc_bench.sparsity.base import SparsityMethod
+from acdc_bench.sparsity.masked import WeightStats
+from acdc_bench.sparsity.masks import prunable_layers
 
 
 class Dense(SparsityMethod):
-    """No masks; the base class's no-op hooks are exactly dense training."""
+    """No masks; the base class's no-op hooks are exactly dense training. It reports the
+    same weight metrics as the sparse methods (sparsity from weight decay alone, mask IoU,
+    channel sparsity; FLOPs and per-layer densities in ``summary.json``), for comparison."""
 
     name = "dense"
+
+    def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
+        super().__init__(cfg, model, epochs, steps_per_epoch, **context)
+        eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
+        self.stats = WeightStats(model, prunable_layers(model), int(cfg.dataset.in_chans), eval_res)
+
+    def on_epoch_end(self, epoch: int, evaluate: Callable[[], dict[str, float]]) -> dict[str, Any]:
+        return self.stats.epoch_row()
+
+    def on_train_end(self) -> dict[str, Any]:
+        return self.stats.report()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"stats": self.stats.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.stats.load_state_dict(state.get("stats", {}))
