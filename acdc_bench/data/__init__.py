@@ -118,11 +118,13 @@ def _build_image_data(cfg: Any, device: torch.device, rank: int, world_size: int
 
 def _check_labels(ds: Any, train: Any, val: Any) -> None:
     """The model's outputs must match the labels: a class count, or one output per attribute."""
-    multilabel = ds.get("objective", "classification") == "multilabel"
-    for loader in (train, val):
+    objective = ds.get("objective", "classification")
+    multilabel = objective == "multilabel"
+    for loader, field in ((train, "dataset.ffcv_train"), (val, "dataset.ffcv_val")):
         if bool(getattr(loader, "multilabel", False)) != multilabel:
-            kind = "attribute vectors" if loader.multilabel else "class indices"
-            raise ConfigError("dataset.name", ds.name, f"a dataset whose labels are {kind} for these files")
+            want, kind = ("attribute vectors", "class indices")[:: 1 if multilabel else -1]
+            raise ConfigError(field if ds.loader == "ffcv" else "dataset.root", ds.get(field, ds.root),
+                              f"data labelled with {want} for dataset.objective={objective} (found {kind})")
     from acdc_bench.data.ffcv_loader import beton_labels
 
     for loader, field in ((train, "dataset.ffcv_train"), (val, "dataset.ffcv_val")):

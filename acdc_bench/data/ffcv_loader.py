@@ -246,7 +246,7 @@ class FFCVLoader:
             )
         common: dict[str, Any] = dict(
             batch_size=batch_size,
-            num_workers=int(num_workers),
+            num_workers=_ffcv_threads(num_workers),
             os_cache=bool(os_cache),
             pipelines={"image": image, "label": label},
             batches_ahead=int(batches_ahead),
@@ -312,6 +312,14 @@ class FFCVLoader:
         y = y.to(self.device, non_blocking=True)
         y = y.float() if self.multilabel else y.reshape(-1).clone()
         return x, y
+
+
+def _ffcv_threads(num_workers: int) -> int:
+    """FFCV's worker threads: ``num_workers``, at most numba's thread limit (the machine's
+    cores; numba refuses more), at least 1. Recipes written for 12-core nodes still run here."""
+    import numba
+
+    return max(1, min(int(num_workers), int(numba.config.NUMBA_NUM_THREADS)))
 
 
 def _next_batch(epoch_iter: Any) -> tuple[Tensor, Tensor] | None:
