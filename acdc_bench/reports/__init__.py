@@ -57,11 +57,17 @@ class Layout:
     panel: str | None = None
     subnets: bool = False
     twin: bool = False  # a CPU twin: same sweep structure, other dataset and scale than the paper
+    # a twin's stand-ins for metrics its data cannot give (CelebA's attribute accuracy -> top-1)
+    metric_aliases: dict[str, str] = field(default_factory=dict)
     plots: list[str] = field(default_factory=lambda: ["budget", "curves", "iou", "flops", "decompression"])
 
     @property
     def keys(self) -> list[str]:
         return self.rows + ([self.column] if self.column else [])
+
+    def ours(self, paper_metric: str) -> str:
+        """Our metric for one the paper reports."""
+        return self.metric_aliases.get(paper_metric, paper_metric)
 
 
 @dataclass
@@ -77,12 +83,16 @@ class Report:
 
 def _layout(master: dict[str, Any], runs: list[Run], sweep_dir: Path, name: str | None) -> Layout:
     def get(key: str, default: Any = None) -> Any:
-        v = master.get(f"report.{key}")
-        if v is None:
-            for r in runs:
-                if r.config.get(f"report.{key}") is not None:
-                    return r.config[f"report.{key}"]
-        return default if v is None else v
+        """``report.<key>`` from the sweep's config, else from any run's (flattened: a mapping
+        such as ``metric_aliases`` is gathered back from its dotted keys)."""
+        for cfg in [master, *(r.config for r in runs)]:
+            full = f"report.{key}"
+            if cfg.get(full) is not None:
+                return cfg[full]
+            sub = {k[len(full) + 1:]: v for k, v in cfg.items() if k.startswith(full + ".")}
+            if sub:
+                return sub
+        return default
 
     exp = name or get("name") or sweep_dir.resolve().name
     layout = Layout(name=exp, published=get("published", exp if exp in PUBLISHED else None),
@@ -93,6 +103,7 @@ def _layout(master: dict[str, Any], runs: list[Run], sweep_dir: Path, name: str 
         layout.metrics = list(mets)
     if layout.metric not in layout.metrics:
         layout.metrics.insert(0, layout.metric)
+    layout.metric_aliases = {str(k): str(v) for k, v in (get("metric_aliases") or {}).items()}
     plot_list = get("plots")
     if plot_list is not None:
         layout.plots = list(plot_list)
@@ -140,7 +151,7 @@ def _published_metrics(layout: Layout) -> list[str]:
         return []
     names = [n for c in pub.cells for n in c.values] + [str(c.args["metric"]) for c in pub.claims
                                                         if "metric" in c.args]
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(layout.ours(n) for n in names))
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -173,7 +184,7 @@ def paper_rows(rep: Report) -> list[tuple[Any, Entry | None, str]]:
             if not found:
                 out.append((cell, None, name))
             for e in found:
-                out.append((cell, e, name))
+                out.append((cell, e, name))  # the paper's metric name; ours is layout.ours(name)
     return out
 
 
@@ -207,10 +218,13 @@ def _find(rep: Report, row_keys: list[str], row: tuple, col_key: str | None, col
 
 
 def _published_for(rep: Report, e: Entry, name: str):
+    """The published cell at ``e``'s coordinates with a number for our metric ``name``, and the
+    paper's metric it compares with: ``(cell, paper_metric)`` or ``(None, None)``."""
     for cell in rep.published.cells if rep.published else ():
-        if name in cell.values and matches(_entry_where(e), cell.where):
-            return cell
-    return None
+        for paper_metric in cell.values:
+            if rep.layout.ours(paper_metric) == name and matches(_entry_where(e), cell.where):
+                return cell, paper_metric
+    return None, None
 
 
 def grid_markdown(rep: Report, name: str, with_paper: bool = True) -> str:
@@ -227,11 +241,12 @@ def grid_markdown(rep: Report, name: str, with_paper: bool = True) -> str:
                 cells.append("")
                 continue
             text = _ours(e, name)
-            cell = _published_for(rep, e, name) if with_paper else None
+            cell, paper_metric = _published_for(rep, e, name) if with_paper else (None, None)
             if cell is not None:
                 mean, _, n = e.stat(name)
-                diff = f", Δ {mean - cell.values[name]:+.2f}" if n else ""
-                text += f" · paper {cell.values[name]:g}{diff}"
+                paper = cell.values[paper_metric]
+                diff = f", Δ {mean - paper:+.2f}" if n else ""
+                text += f" · paper {paper:g}{diff}"
             cells.append(text)
         body.append(cells)
     return _md_table(header, body)
@@ -276,14 +291,15 @@ def render_markdown(rep: Report, plot_files: list[Path]) -> str:
         for cell, e, name in prow:
             m = metric(name)
             paper = f"{cell.values[name]:g}" + (f" ± {cell.std[name]:g}" if name in cell.std else "")
+            label = m.label if lay.ours(name) == name else f"{m.label} (ours: {metric(lay.ours(name)).label})"
             if e is None:
                 ours, diff = "not in this sweep", ""
             else:
-                mean, _, k = e.stat(name)
-                ours = _ours(e, name)
+                mean, _, k = e.stat(lay.ours(name))
+                ours = _ours(e, lay.ours(name))
                 diff = f"{mean - cell.values[name]:+.2f}" if k else ""
             body.append([fmt_coord(k, cell.where.get(k)) if k in cell.where else "" for k in keys]
-                        + [cell.label, m.label, paper, ours, diff, cell.source])
+                        + [cell.label, label, paper, ours, diff, cell.source])
         out.append(_md_table([coord_label(k) for k in keys] + ["paper's row", "metric", "paper", "ours",
                                                                "Δ (ours − paper)", "source"], body))
     if rep.entries:
@@ -299,7 +315,7 @@ def render_markdown(rep: Report, plot_files: list[Path]) -> str:
         out += ["", "## The paper's statements, checked on our runs", ""]
         body = []
         for claim in pub.claims:
-            v = claims_mod.check(claim, rep.entries, lay.column)
+            v = claims_mod.check(claim, rep.entries, lay.column, lay.metric_aliases)
             body.append([claim.text, claim.source, v.verdict, v.detail])
         out.append(_md_table(["statement", "source", "on our runs", "detail"], body))
     out += ["", "## Missing and failed runs", ""]
@@ -324,14 +340,14 @@ def render_csv(rep: Report) -> str:
     for e in sorted(rep.entries, key=lambda e: tuple(sort_key(e.coords.get(k)) for k in keys)):
         for name in names:
             mean, std, n = e.stat(name)
-            cell = _published_for(rep, e, name)
+            cell, paper_metric = _published_for(rep, e, name)
             if n == 0 and cell is None and name not in rep.layout.metrics:
                 continue
-            paper = cell.values[name] if cell else None
+            paper = cell.values[paper_metric] if cell else None
             w.writerow([e.coords.get(k) for k in keys] + [
                 name, f"{mean:.6g}" if n else "", f"{std:.6g}" if n else "", n, e.n_asked, e.missing_note(),
                 "" if paper is None else f"{paper:g}",
-                "" if cell is None or name not in cell.std else f"{cell.std[name]:g}",
+                "" if cell is None or paper_metric not in cell.std else f"{cell.std[paper_metric]:g}",
                 f"{mean - paper:.6g}" if n and paper is not None else "", cell.source if cell else ""])
     return buf.getvalue()
 

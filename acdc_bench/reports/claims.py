@@ -190,8 +190,13 @@ CHECKS: dict[str, Callable[..., Verdict]] = {
 }
 
 
-def check(claim: Claim, es: list[Entry], column: str | None) -> Verdict:
+def check(claim: Claim, es: list[Entry], column: str | None,
+          aliases: dict[str, str] | None = None) -> Verdict:
+    """``aliases`` maps the paper's metric to the one our runs report in its place (twins)."""
     fn = CHECKS.get(claim.check)
     if fn is None:
         return Verdict(UNCHECKED, "a statement without a numeric check")
-    return fn(es, column=column, **claim.args)
+    args = dict(claim.args)
+    if "metric" in args and aliases:
+        args["metric"] = aliases.get(args["metric"], args["metric"])
+    return fn(es, column=column, **args)

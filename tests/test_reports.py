@@ -1,0 +1,262 @@
+"""Reports: a multirun directory in, tables with the published numbers and figures out.
+
+One real multirun on digits (2 configs x 2 seeds) feeds the end-to-end tests; hand-written
+sweep directories in the trainer's on-disk format pin the grouping rules and the claim checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from omegaconf import OmegaConf
+
+from acdc_bench.reports import claims, load_report, make_report
+from acdc_bench.reports.published import PUBLISHED, Claim
+from acdc_bench.reports.sweep import group_runs, mean_std, read_sweep
+from acdc_bench.reports.tables import METRICS
+
+TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=1", "trainer.progress=false"]
+
+
+@pytest.fixture(scope="module")
+def digits_sweep(tmp_path_factory) -> Path:
+    """4 real runs: weight decay 1e-4 and 5e-4, seeds 0 and 1, trained by the basic launcher."""
+    sweep = tmp_path_factory.mktemp("sweep") / "wd_sweep"
+    out = run_cli("-m", *TINY, "optim.weight_decay=1e-4,5e-4", "seed=0,1", f"hydra.sweep.dir={sweep}",
+                  env={"OMP_NUM_THREADS": "1"})  # a shared 2-core machine: 2 OpenMP threads stall
+    assert out.returncode == 0, out.stderr[-3000:]
+    return sweep
+
+
+def _copy(sweep: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / sweep.name
+    shutil.copytree(sweep, dst)
+    return dst
+
+
+def _job(sweep: Path, *needles: str) -> Path:
+    [job] = [d for d in sweep.iterdir() if d.is_dir() and all(n in d.name for n in needles)]
+    return job
+
+
+def test_report_cli_writes_table_csv_and_plots(digits_sweep, tmp_path):
+    results = tmp_path / "results"
+    out = run_cli("task=report", f"sweep_dir={digits_sweep}", f"results_dir={results}",
+                  f"hydra.run.dir={tmp_path / 'report_run'}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    folder = results / "wd_sweep"
+    assert out.stdout.strip().splitlines()[-1] == str(folder / "table.md")
+    md = (folder / "table.md").read_text()
+    assert "4 runs asked, 4 finished, 0 missing or failed" in md
+    assert "None: every sweep point finished." in md
+    png = (folder / "curves.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # every metric of every config, with the seeds' mean and sample std, as the runs wrote them
+    rows = list(csv.DictReader((folder / "table.csv").open()))
+    top1 = {float(r["optim.weight_decay"]): r for r in rows if r["metric"] == "val_top1"}
+    assert set(top1) == {1e-4, 5e-4}
+    for wd, row in top1.items():
+        tag = "optim.weight_decay=0.0001" if wd == 1e-4 else "optim.weight_decay=0.0005"
+        summaries = [json.loads((_job(digits_sweep, tag, f"seed={s}") / "summary.json").read_text())
+                     for s in (0, 1)]
+        vals = [summary["final"]["val_top1"] for summary in summaries]
+        mean, std = mean_std([100 * v for v in vals])
+        assert float(row["ours_mean"]) == pytest.approx(mean, rel=1e-5)
+        assert float(row["ours_std"]) == pytest.approx(std, rel=1e-4, abs=1e-9)
+        assert row["seeds_finished"] == "2" and row["seeds_asked"] == "2" and row["not_finished"] == ""
+
+
+def test_deleted_and_unfinished_runs_show_as_missing(digits_sweep, tmp_path):
+    sweep = _copy(digits_sweep, tmp_path)
+    deleted = _job(sweep, "optim.weight_decay=0.0005", "seed=1")
+    shutil.rmtree(deleted)
+    (_job(sweep, "optim.weight_decay=0.0001", "seed=0") / "summary.json").unlink()
+    out = make_report(sweep, tmp_path / "results")
+    md = (out / "table.md").read_text()
+    assert "4 runs asked, 2 finished, 2 missing or failed" in md
+    # each config keeps its cell, with the one finished seed and what is missing
+    assert "(1/2 seeds; 1 missing)" in md and "(1/2 seeds; 1 incomplete)" in md
+    missing = [ln for ln in md.splitlines() if ln.startswith("- **")]
+    assert len(missing) == 2
+    assert any("**missing**" in ln and "optim.weight_decay=0.0005" in ln and "seed=1" in ln
+               and "no job directory" in ln for ln in missing)
+    assert any("**incomplete**" in ln and "1 of 1 epochs, no summary.json" in ln for ln in missing)
+    rows = [r for r in csv.DictReader((out / "table.csv").open()) if r["metric"] == "val_top1"]
+    assert sorted((r["seeds_finished"], r["seeds_asked"]) for r in rows) == [("1", "2"), ("1", "2")]
+
+
+def test_whole_config_missing_is_listed_not_dropped(digits_sweep, tmp_path):
+    sweep = _copy(digits_sweep, tmp_path)
+    for seed in (0, 1):
+        shutil.rmtree(_job(sweep, "optim.weight_decay=0.0005", f"seed={seed}"))
+    rep = load_report(sweep)
+    assert len(rep.runs) == 4 and sum(r.ok for r in rep.runs) == 2
+    md = (make_report(sweep, tmp_path / "results") / "table.md").read_text()
+    grid_row = [ln for ln in md.splitlines() if ln.startswith("| 0.0005 |")]
+    assert grid_row and "missing (2 missing)" in grid_row[0]
+
+
+def test_failed_run_is_reported_as_failed(digits_sweep, tmp_path):
+    sweep = _copy(digits_sweep, tmp_path)
+    path = _job(sweep, "optim.weight_decay=0.0001", "seed=1") / "summary.json"
+    summary = json.loads(path.read_text())
+    summary.update(status="failed", error="non-finite loss at epoch 1 step 40")
+    path.write_text(json.dumps(summary))
+    md = (make_report(sweep, tmp_path / "results") / "table.md").read_text()
+    assert "(1/2 seeds; 1 failed)" in md
+    assert "**failed**" in md and "non-finite loss at epoch 1 step 40" in md
+
+
+def test_report_of_a_missing_directory_is_a_one_line_error(tmp_path):
+    out = run_cli("task=report", f"sweep_dir={tmp_path / 'nope'}", f"hydra.run.dir={tmp_path / 'r'}")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1].startswith("acdc-bench: error: sweep_dir=")
+    out = run_cli("task=report", f"hydra.run.dir={tmp_path / 'r2'}")
+    assert out.returncode == 2 and "sweep_dir=None" in out.stderr
+
+
+# ----------------------------------------------------------------------------- hand-written sweeps
+def _write_sweep(root: Path, jobs: list[tuple[list[str], dict, dict | None]], report: dict | None = None,
+                 sweep: dict | None = None) -> Path:
+    """A sweep directory in the trainer's format: ``jobs`` = (overrides, config, summary or None);
+    ``sweep`` = {"params": ..., "task": [...]} writes a multirun.yaml (else the jobs on disk are all)."""
+    root.mkdir(parents=True)
+    if sweep is not None:
+        master = {"hydra": {"overrides": {"task": sweep.get("task", []), "hydra": []},
+                            "sweeper": {"params": sweep.get("params")}}}
+        OmegaConf.save(OmegaConf.create(master), root / "multirun.yaml")
+    for i, (overrides, config, summary) in enumerate(jobs):
+        job = root / f"{i}_{','.join(overrides)}"
+        (job / ".hydra").mkdir(parents=True)
+        OmegaConf.save(OmegaConf.create({**config, **({"report": report} if report else {})}),
+                       job / ".hydra" / "config.yaml")
+        OmegaConf.save(OmegaConf.create(overrides), job / ".hydra" / "overrides.yaml")
+        if summary is not None:
+            (job / "summary.json").write_text(json.dumps(summary))
+            rows = [{"epoch": e, **summary["final"]} for e in range(2)]
+            (job / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+def _cfg(method: str, sparsity: float, mult: float, seed: int, lr: float = 0.5) -> dict:
+    return {"method": {"name": method}, "sparsity": sparsity, "epoch_multiplier": mult, "seed": seed,
+            "optim": {"lr": lr}, "trainer": {"progress": False}}
+
+
+def _done(top1: float, loss: float = 1.0) -> dict:
+    return {"status": "finished", "final": {"val_top1": top1, "train_loss": loss, "val_entropy": loss}}
+
+
+FIG3_LAYOUT = {"name": "mini_fig3", "published": "fig3_methods", "rows": ["method.name", "sparsity"],
+               "column": "epoch_multiplier", "metric": "val_top1", "panel": "sparsity"}
+
+
+def test_seeds_are_averaged_and_different_configs_never_are(tmp_path):
+    jobs = [
+        (["method=acdc", "epoch_multiplier=5", "seed=0"], _cfg("acdc", 0.9, 5, 0), _done(0.70)),
+        (["method=acdc", "epoch_multiplier=5", "seed=1"], _cfg("acdc", 0.9, 5, 1), _done(0.80)),
+        # same layout cell (acdc, 90%, 5x) but another learning rate: its own row, never averaged in
+        (["method=acdc", "epoch_multiplier=5", "optim.lr=0.1", "seed=0"], _cfg("acdc", 0.9, 5, 0, lr=0.1),
+         _done(0.10)),
+    ]
+    sweep = _write_sweep(tmp_path / "s", jobs, report=FIG3_LAYOUT)
+    rep = load_report(sweep)
+    assert len(group_runs(rep.runs)) == 2
+    cells = {e.coords["optim.lr"]: e.stat("val_top1") for e in rep.entries}
+    assert cells[0.5][0] == pytest.approx(75.0) and cells[0.5][1] == pytest.approx(math.sqrt(50.0))
+    assert cells[0.5][2] == 2
+    assert cells[0.1] == (pytest.approx(10.0), 0.0, 1)
+    md = (make_report(sweep, tmp_path / "results") / "table.md").read_text()
+    # the paper's number for AC/DC 90% at 5x (Table 1, AC/DC++ 5x) beside each of our configs
+    lines = [ln for ln in md.splitlines() if "78.49" in ln and "001 Table 1 (AC/DC++ 5x, global)" in ln]
+    assert len(lines) == 2
+    assert any("75.00 ± 7.07 (n=2)" in ln and "-3.49" in ln for ln in lines)
+    assert any("10.00" in ln and "-68.49" in ln for ln in lines)
+
+
+def test_same_seed_twice_in_one_cell_is_not_merged(tmp_path):
+    """Two job directories of the same config and seed (a sweep run twice into one directory with
+    different ignored keys) must not silently become 'two seeds'."""
+    jobs = [(["method=gmp", "seed=0"], _cfg("gmp", 0.9, 1, 0), _done(0.5)),
+            (["method=gmp", "seed=0", "trainer.progress=true"], _cfg("gmp", 0.9, 1, 0), _done(0.6))]
+    rep = load_report(_write_sweep(tmp_path / "s", jobs, report=FIG3_LAYOUT))
+    assert sorted(e.stat("val_top1")[2] for e in rep.entries) == [1, 1]
+
+
+def test_sweep_points_come_from_multirun_yaml(tmp_path):
+    jobs = [(["sparsity=0.8", "seed=0"], _cfg("dense", 0.8, 1, 0), _done(0.5))]
+    sweep = _write_sweep(tmp_path / "s", jobs,
+                         sweep={"params": {"sparsity": "0.8,0.9"}, "task": ["seed=0,1"]})
+    runs = read_sweep(sweep)
+    points = [(f"sparsity={s}", f"seed={k}") for s in (0.8, 0.9) for k in (0, 1)]
+    assert sorted(r.overrides for r in runs) == points
+    assert [r.status for r in runs if r.ok] == ["finished"]
+    # points never started get their config composed from conf/, so they land in the right cell
+    missing = [r for r in runs if not r.ok and r.overrides[0] == "sparsity=0.9"]
+    assert len(missing) == 2
+    assert all(r.config["sparsity"] == 0.9 and r.config["method.name"] == "dense" for r in missing)
+
+
+def test_claims_checked_on_numbers(tmp_path):
+    # acdc best everywhere but gmp beats rigl at 80% (the paper says rigl is slightly better there)
+    top1 = {("acdc", 0.8, 1): 0.80, ("acdc", 0.8, 2.5): 0.82, ("gmp", 0.8, 1): 0.76, ("gmp", 0.8, 2.5): 0.78,
+            ("rigl", 0.8, 1): 0.75, ("rigl", 0.8, 2.5): 0.77}
+    jobs = [([f"method={m}", f"sparsity={s}", f"epoch_multiplier={x}", "seed=0"], _cfg(m, s, x, 0), _done(v))
+            for (m, s, x), v in top1.items()]
+    rep = load_report(_write_sweep(tmp_path / "s", jobs, report=FIG3_LAYOUT))
+    acdc_best = Claim("", "", "best_among", {"metric": "val_top1", "by": "method.name", "expect": "acdc"})
+    best = claims.check(acdc_best, rep.entries, "epoch_multiplier")
+    assert best.verdict == claims.HOLDS and best.detail.startswith("2 of 2")
+    rigl = claims.check(PUBLISHED["fig3_methods"].claims[2], rep.entries, "epoch_multiplier")
+    assert rigl.verdict == claims.FAILS and "0 of 2" in rigl.detail
+    up = claims.check(Claim("", "", "monotone", {"metric": "val_top1", "along": "epoch_multiplier",
+                                                 "direction": 1}), rep.entries, "epoch_multiplier")
+    assert up.verdict == claims.HOLDS and up.detail.startswith("3 of 3 steps")
+    gmp_vs_rigl_90 = claims.check(PUBLISHED["fig3_methods"].claims[3], rep.entries, "epoch_multiplier")
+    assert gmp_vs_rigl_90.verdict == claims.UNCHECKED
+    md = (make_report(rep.sweep_dir, tmp_path / "results") / "table.md").read_text()
+    row = ("| At low sparsity (80%) RigL is slightly better than GMP | 001 Fig. 3 / Sec. 3.3.1 "
+           "| does not hold |")
+    assert row in md
+
+
+def test_best_budget_compares_by_position_for_scaled_budgets(tmp_path):
+    # a twin's budgets 5/9/10 stand for the paper's 50/88/100: best at 9 epochs = the paper's 88
+    jobs = [([f"epochs={e}", "seed=0"], {**_cfg("dense", 0.0, 1, 0), "epochs": e}, _done(v))
+            for e, v in ((5, 0.70), (9, 0.75), (10, 0.74))]
+    layout = {"name": "mini_fig1", "rows": ["sparsity"], "column": "epochs"}
+    rep = load_report(_write_sweep(tmp_path / "s", jobs, report=layout))
+    claim = Claim("", "", "best_column", {"metric": "val_top1", "expected": [[{"sparsity": 0.0}, 88]],
+                                          "budgets": [50, 88, 100]})
+    assert claims.check(claim, rep.entries, "epochs").verdict == claims.HOLDS
+    claim.args["budgets"] = [50, 100, 88]
+    assert claims.check(claim, rep.entries, "epochs").verdict == claims.FAILS
+
+
+def test_published_numbers_are_well_formed():
+    assert set(PUBLISHED) == {
+        "fig1_undertraining", "fig2_celeba", "fig3_methods", "table1_rn50", "table2_mobilenet",
+        "table4_weight_decay", "table5_decompression", "fig7_mask_iou", "ast_table1_relations",
+        "ast_table2_cifar", "ast_table3_imagenet", "ast_table4_nm", "ast_table5_subnets"}
+    for name, pub in PUBLISHED.items():
+        assert pub.cells or pub.claims, name
+        for cell in pub.cells:
+            assert cell.source[:3] in ("001", "002"), (name, cell)
+            assert all(m in METRICS for m in cell.values), (name, cell.values)
+        for claim in pub.claims:
+            assert claim.check in (*claims.CHECKS, "none"), (name, claim.check)
+    # spot checks against the papers' tables
+    t1 = {(c.where["distribution.name"], c.where["sparsity"]): c.values["val_top1"]
+          for c in PUBLISHED["table1_rn50"].cells}
+    assert t1[("global", 0.95)] == 77.27 and t1[("fld", 0.99)] == 72.7
+    w = lambda c: (c.where["dataset.name"], c.where["method.gradient_correction"],  # noqa: E731
+                   c.where["method.initial_sparsity"], c.where["subnet"])
+    ast2 = {w(c): (c.values["val_top1"], c.std["val_top1"]) for c in PUBLISHED["ast_table2_cifar"].cells}
+    assert ast2[("cifar100", True, 0.0, 0.9)] == (73.41, 0.04)
+    assert ast2[("cifar10", False, 0.9, 0.98)] == (91.34, 0.04)
