@@ -132,9 +132,11 @@ class Trainer:
         torch.set_num_threads(self.torch_threads)
 
         from acdc_bench.models import create_model
+        from acdc_bench.sparsity.methods import method_class
 
         seed_everything(int(cfg.seed))
         model = create_model(cfg.model, self.data.num_classes, self.data.in_chans).to(self.device)
+        model = method_class(cfg.method.name).prepare_model(cfg, model)  # before the optimizer sees it
         self.channels_last = bool(cfg.trainer.channels_last) and self.device.type == "cuda"
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -148,8 +150,6 @@ class Trainer:
             param_groups(model, float(o.weight_decay)), lr=float(o.lr), momentum=float(o.momentum),
             nesterov=bool(o.nesterov),
         )
-        from acdc_bench.sparsity.methods import method_class
-
         self.method = method_class(cfg.method.name)(
             cfg, model, self.epochs, self.steps_per_epoch, run_dir=self.run_dir, is_main=self.dist.is_main,
             device=self.device, eval_res=int(cfg.dataset.eval_res),
@@ -160,7 +160,8 @@ class Trainer:
         self.ddp_model: nn.Module = model
         if self.dist.world_size > 1:
             self.ddp_model = nn.parallel.DistributedDataParallel(
-                model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+                model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=self.method.ddp_find_unused_parameters,
             )
         self.history: list[dict[str, Any]] = []
         self.start_epoch, self.start_batch, self.elapsed_before = 0, 0, 0.0

@@ -34,6 +34,16 @@ class SparsityMethod:
         self.context = context
         self.optimizer: torch.optim.Optimizer | None = None
 
+    # True when some parameters get no gradient at some steps (DDP must then look for them).
+    ddp_find_unused_parameters: bool = False
+
+    @classmethod
+    def prepare_model(cls, cfg: Any, model: nn.Module) -> nn.Module:
+        """The model the method trains, made from the plain one before the optimizer sees its
+        parameters (AST swaps in per-sub-net BatchNorms). Called by every caller that builds
+        an optimizer or summarises the model; the default changes nothing."""
+        return model
+
     @classmethod
     def check_config(cls, cfg: Any, epochs: int) -> None:
         """Raise ``ConfigError`` for method settings that cannot work (e.g. phases that do

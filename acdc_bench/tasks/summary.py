@@ -29,6 +29,7 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
     print(f"[acdc-bench] summary of {cfg.model.name} on {cfg.dataset.name}", file=sys.stderr, flush=True)
     torch.manual_seed(int(cfg.seed))
     model = create_model(cfg.model, int(cfg.dataset.num_classes), int(cfg.dataset.in_chans))
+    model = method_class(cfg.method.name).prepare_model(cfg, model)  # the model training would build
     epochs = int(cfg.epochs)
     eval_res = int(cfg.dataset.eval_res)
     method = method_class(cfg.method.name)(cfg, model, epochs, 1, is_main=True, device=torch.device("cpu"),

@@ -14,6 +14,7 @@ the mask is fixed.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -30,6 +31,25 @@ def drop_fraction(step: int, alpha: float, t_end: int) -> float:
     if step >= t_end:
         return 0.0
     return alpha / 2.0 * (1.0 + math.cos(math.pi * step / t_end))
+
+
+@torch.no_grad()
+def drop_and_grow(weights: Sequence[Tensor], masks: Sequence[Tensor], grow_scores: Sequence[Tensor],
+                  counts: Sequence[int], fraction: float, updating: Sequence[bool] | None = None) -> None:
+    """Drop by magnitude, grow by gradient, in place on ``masks`` (weights are not touched):
+    per layer, keep the largest |w| among active weights minus ``int(fraction * count)``,
+    then fill back to ``count`` with the largest grow scores among the rest (a weight just
+    dropped may be grown again). Layers with ``updating[i]`` False are skipped. Also AST's
+    prune-and-regrow, whose grown weights may carry values shared with other sub-nets."""
+    for i, (w, m, g, count) in enumerate(zip(weights, masks, grow_scores, counts, strict=True)):
+        if updating is not None and not updating[i]:
+            continue
+        n_drop = int(fraction * count)
+        if n_drop == 0:
+            continue
+        kept = torch.empty_like(m)
+        topk_select(S.lowered([w.abs()], [~m])[0], count - n_drop, kept)
+        topk_select(S.raised([g], [kept])[0], count, m)
 
 
 class RigL(MaskedMethod):
@@ -95,15 +115,7 @@ class RigL(MaskedMethod):
         f = drop_fraction(step, self.alpha, self.t_end)
         weights, masks = self.masks.weights, self.masks.masks
         old = [m.clone() for m in masks]
-        for i, (w, m, g, count) in enumerate(zip(weights, masks, grow_scores, self.counts, strict=True)):
-            if not self.updating[i]:
-                continue
-            n_drop = int(f * count)
-            if n_drop == 0:
-                continue
-            kept = torch.empty_like(m)
-            topk_select(S.lowered([w.abs()], [~m])[0], count - n_drop, kept)
-            topk_select(S.raised([g], [kept])[0], count, m)
+        drop_and_grow(weights, masks, grow_scores, self.counts, f, self.updating)
         self.masks.changed()
         grown = [m & ~o for m, o in zip(masks, old, strict=True)]
         torch._foreach_mul_(weights, masks)  # dropped weights to zero; grown ones are zero already
