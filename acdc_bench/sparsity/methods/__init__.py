@@ -13,6 +13,7 @@ METHODS: dict[str, str] = {
     "acdcpp": "acdc_bench.sparsity.methods.acdc:ACDC",  # AC/DC++: a config preset (conf/method/acdcpp.yaml)
     "gmp": "acdc_bench.sparsity.methods.gmp:GMP",
     "rigl": "acdc_bench.sparsity.methods.rigl:RigL",
+    "ast": "acdc_bench.sparsity.methods.ast:AST",
 }
 
 

@@ -1,0 +1,359 @@
+"""AST / AST-GC (paper 002): sub-net order, gradient correction, sparsity ramps, relations,
+switchable BatchNorm, N:M sub-nets, exact resume, plain sub-net models."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+
+from acdc_bench.config import ConfigError, register_resolvers
+from acdc_bench.models import create_model
+from acdc_bench.sparsity.distributions import grouped
+from acdc_bench.sparsity.gradient_correction import GradientCorrection
+from acdc_bench.sparsity.methods import method_class
+from acdc_bench.sparsity.methods.ast import Plan
+from acdc_bench.sparsity.switchable_bn import SwitchableBatchNorm
+from acdc_bench.trainer import param_groups
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "method=ast"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models on a shared 2-core machine: two OpenMP threads fighting other processes
+    make each step many times slower than one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def compose_cfg(*overrides: str):
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="config", overrides=[*TINY, *overrides])
+
+
+class Run:
+    """A tiny model, its SGD optimizer and an AST method, stepped as the trainer does."""
+
+    def __init__(self, *overrides: str, epochs: int = 8, steps_per_epoch: int = 10):
+        self.cfg = compose_cfg(*overrides)
+        cls = method_class("ast")
+        cls.check_config(self.cfg, epochs)
+        torch.manual_seed(0)
+        self.model = cls.prepare_model(self.cfg, create_model(self.cfg.model, 10, 1))
+        self.optimizer = torch.optim.SGD(param_groups(self.model, 5e-4), lr=0.05, momentum=0.9)
+        self.method = cls(self.cfg, self.model, epochs, steps_per_epoch, run_dir=None, is_main=True,
+                          device=torch.device("cpu"), eval_res=8)
+        self.method.on_train_start(self.optimizer)
+        self.step_index = 0
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        g = torch.Generator().manual_seed(1000 + step)
+        return torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
+
+    def step(self, on_forward=None) -> None:
+        s, m = self.step_index, self.method
+        x, y = self.batch(s)
+        m.before_forward(s)
+        if on_forward is not None:
+            on_forward(s)
+        loss = F.cross_entropy(self.model(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        m.after_backward(s)
+        self.optimizer.step()
+        m.after_optimizer_step(s)
+        self.step_index += 1
+
+    def steps(self, n: int, on_forward=None) -> None:
+        for _ in range(n):
+            self.step(on_forward)
+
+    def switches(self) -> list[SwitchableBatchNorm]:
+        return [m for m in self.model.modules() if isinstance(m, SwitchableBatchNorm)]
+
+    def sparsity(self, k: int) -> float:
+        masks = self.method.masks[k]
+        return 1.0 - int(masks.flat.sum()) / masks.total
+
+
+# ---------------------------------------------------------------------- schedule
+def test_cifar_plan_staggers_updates_by_the_adjustment_period():
+    # 3 sub-nets, masks change every 1000 iterations, Δτ = 100, ramp until epoch 110 of 160.
+    plan = Plan(n=3, total=160 * 391, start=0, final=110 * 391, interval=1000, period=100)
+    assert [plan.update_step(k, 1) for k in range(3)] == [1002, 1102, 1202]
+    for k in range(3):
+        for m in range(1, 60):
+            t = plan.update_step(k, m)
+            assert t % 3 == k and 1000 * m + 100 * k <= t < 1000 * m + 100 * k + 3
+            assert plan.update_index(t) == m
+    updates = [t for t in range(plan.total) if plan.update_index(t) is not None]
+    assert len(updates) == len(set(updates)) and all(plan.update_index(t + 1) is None for t in updates[:-1])
+    assert [plan.ramp_updates(k) for k in range(3)] == [43, 42, 42]
+
+
+def test_schedule_reaches_every_target_at_final_prune_epoch_and_not_before():
+    run = Run("method.update_interval=12", "method.adjustment_period=2", epochs=16, steps_per_epoch=10)
+    assert run.method.settings.final_prune_epoch == 11  # 110/160 of 16 epochs
+    sched = [run.method.schedule(e)["subnet_target_sparsity"] for e in range(16)]
+    assert sched[0] == {"0.9": 0.0, "0.95": 0.0, "0.98": 0.0}
+    for key, target in (("0.9", 0.9), ("0.95", 0.95), ("0.98", 0.98)):
+        levels = [s[key] for s in sched]
+        assert levels == sorted(levels)
+        assert levels[10] < target and levels[11:] == [target] * 5
+
+
+# ---------------------------------------------------------------------- training order
+def test_iteration_t_trains_subnet_t_mod_n_with_its_mask_and_batchnorm():
+    run = Run("method.initial_sparsity=0.5", "method.update_interval=3")
+    m = run.method
+    conv = m.layers[3]
+    seen: list[tuple[int, int, bool]] = []
+
+    def check(step: int) -> None:
+        k = step % 3
+        weight = conv.weight.detach()
+        outside = ~m.masks[k].masks[3]
+        seen.append((step, run.switches()[0].active, bool((weight[outside] == 0).all())))
+
+    before = [[int(bn.num_batches_tracked) for bn in sw.bns] for sw in run.switches()]
+    run.steps(7, check)
+    assert [(s, a) for s, a, _ in seen] == [(t, t % 3) for t in range(7)]
+    assert all(zero for _, _, zero in seen)  # the forward sees W * m_k
+    after = [[int(bn.num_batches_tracked) for bn in sw.bns] for sw in run.switches()]
+    for b, a in zip(before, after, strict=True):  # 7 iterations: sub-nets 0, 1, 2, 0, 1, 2, 0
+        assert [x - y for x, y in zip(a, b, strict=True)] == [3, 2, 2]
+
+
+def test_a_step_leaves_weights_outside_the_subnet_and_their_momentum_unchanged():
+    for amp_path in (False, True):
+        run = Run("method.update_interval=6", "method.adjustment_period=1", epochs=8)
+        m = run.method
+        m.amp = amp_path  # the GradScaler-safe restore (a copy of the buffers) on the CPU
+        run.steps(33)  # the sub-nets' masks differ by now
+        assert m.plan.update_index(run.step_index) is None  # a plain step: the masks stay
+        weights = [w.detach().clone() for w in m.weights]
+        bufs = [run.optimizer.state[w]["momentum_buffer"].clone() for w in m.weights]
+        k = run.step_index % 3
+        inside = m.masks[k].masks
+        elsewhere = [mm.flat & ~m.masks[k].flat for j, mm in enumerate(m.masks) if j != k]
+        assert any(bool(u.any()) for u in elsewhere)  # weights other sub-nets use, outside this one
+        assert sum(int((b[~mask] != 0).sum()) for b, mask in zip(bufs, inside, strict=True)) > 0
+        run.step()
+        new_bufs = [run.optimizer.state[w]["momentum_buffer"] for w in m.weights]
+        for i, w in enumerate(m.weights):
+            out = ~inside[i]
+            assert torch.equal(w.detach()[out], weights[i][out])
+            if amp_path:
+                assert torch.equal(new_bufs[i][out], bufs[i][out])
+            else:
+                torch.testing.assert_close(new_bufs[i][out], bufs[i][out], rtol=1e-6, atol=0)
+            # inside, SGD moved the weight and its momentum
+            assert not torch.equal(w.detach()[inside[i]], weights[i][inside[i]])
+            assert not torch.equal(new_bufs[i][inside[i]], bufs[i][inside[i]])
+
+
+# ---------------------------------------------------------------------- gradient correction
+def test_projection_removes_the_conflicting_component_and_leaves_agreeing_gradients():
+    torch.manual_seed(0)
+    p = [torch.randn(4, 3, 3, 3), torch.randn(10, 4)]
+    for scope in ("model", "layer"):
+        gc = GradientCorrection(p, scope=scope)
+        gc.remember(p)
+        conflicting = [-0.5 * t + 0.1 * torch.randn_like(t) for t in p]
+        g = [t.clone() for t in conflicting]
+        gc.compare(g)
+        pairs = list(zip(g, p, strict=True)) if scope == "layer" else [(torch.cat([t.flatten() for t in g]),
+                                                                        torch.cat([t.flatten() for t in p]))]
+        for a, b in pairs:
+            assert abs(float((a * b).sum())) < 1e-4  # nothing left along the other gradient
+        for a, b, c in zip(g, p, conflicting, strict=True):  # g - (g.p / |p|^2) p, layer by layer
+            if scope == "layer":
+                expected = c - float((c * b).sum()) / float((b * b).sum()) * b
+                torch.testing.assert_close(a, expected)
+        assert gc.take_fraction() == 1.0
+        agreeing = [0.5 * t + 0.1 * torch.randn_like(t) for t in p]
+        g = [t.clone() for t in agreeing]
+        gc.compare(g)
+        assert all(torch.equal(a, b) for a, b in zip(g, agreeing, strict=True))
+        assert gc.take_fraction() == 0.0 and gc.take_fraction() is None
+
+
+def test_measuring_only_never_changes_gradients():
+    p = [torch.ones(5)]
+    gc = GradientCorrection(p, correct=False)
+    gc.remember(p)
+    g = [-torch.ones(5)]
+    gc.compare(g)
+    assert torch.equal(g[0], -torch.ones(5)) and gc.take_fraction() == 1.0
+
+
+def test_correction_within_inner_groups_only():
+    run = Run("method.update_interval=40", "method.gc_scope=model", epochs=20)
+    m = run.method
+    applied = {}
+
+    def fake_backward(step: int, grads: list[torch.Tensor]) -> None:
+        m.before_forward(step)
+        for w, g in zip(m.weights, grads, strict=True):
+            w.grad = g.clone()
+        m.after_backward(step)
+        applied[step] = [w.grad.clone() for w in m.weights]
+        m.after_optimizer_step(step)  # no optimizer step: only the bookkeeping
+
+    torch.manual_seed(1)
+    base = [torch.randn_like(w) for w in m.weights]
+    fake_backward(0, base)  # sub-net 0 opens the group
+    fake_backward(1, [-t for t in base])  # conflicts with step 0: projected (to zero here)
+    fake_backward(2, [t.clone() for t in base])  # remembered step 1 is zero: untouched
+    fake_backward(3, [-t for t in base])  # conflicts with step 2, but opens a new group: untouched
+    assert all(float(g.abs().max()) < 1e-6 for g in applied[1])
+    assert all(torch.equal(a, b) for a, b in zip(applied[2], base, strict=True))
+    assert all(torch.equal(a, -b) for a, b in zip(applied[3], base, strict=True))
+    assert m.gc.take_fraction() == 0.5  # steps 1 (negative) and 2 (zero) were compared
+
+
+# ---------------------------------------------------------------------- sparsity, relations, BatchNorm
+def test_nd_subnets_reach_their_targets_by_final_prune_epoch_with_distinct_masks_and_batchnorms():
+    run = Run("method.update_interval=6", "method.adjustment_period=1", epochs=8, steps_per_epoch=10)
+    m = run.method
+    final = m.settings.final_prune_epoch * 10
+    assert final == 50
+    run.steps(final)
+    for k, target in enumerate((0.9, 0.95, 0.98)):
+        assert abs(run.sparsity(k) - target) < 2e-3, (k, run.sparsity(k))
+    flats = [mk.flat for mk in m.masks]
+    for a, b in ((0, 1), (1, 2), (0, 2)):
+        assert bool((flats[b] & ~flats[a]).any()), "ND: a sparser sub-net keeps weights the denser one lacks"
+    run.steps(20)  # regrowth continues; the sparsities stay
+    for k, target in enumerate((0.9, 0.95, 0.98)):
+        assert abs(run.sparsity(k) - target) < 2e-3
+    # weights no sub-net uses are zero
+    union = flats[0] | flats[1] | flats[2]
+    for w, inside in zip(m.weights, _views(m, union), strict=True):
+        assert bool((w.detach()[~inside] == 0).all())
+    # every sub-net has its own BatchNorm statistics and affine parameters
+    for sw in run.switches():
+        means = [bn.running_mean for bn in sw.bns]
+        gammas = [bn.weight.detach() for bn in sw.bns]
+        assert not torch.equal(means[0], means[1]) and not torch.equal(means[1], means[2])
+        assert not torch.equal(gammas[0], gammas[2])
+
+
+def _views(method, flat: torch.Tensor) -> list[torch.Tensor]:
+    method.scratch.flat.copy_(flat)
+    return [v.clone() for v in method.scratch.masks]
+
+
+def test_cs_masks_stay_nested_and_reach_their_targets():
+    run = Run("method.relation=cs", "method.update_interval=6", "method.adjustment_period=1", epochs=8,
+              steps_per_epoch=10)
+    m = run.method
+    for _ in range(70):
+        run.step()
+        f = [mk.flat for mk in m.masks]
+        assert not bool((f[1] & ~f[0]).any()) and not bool((f[2] & ~f[1]).any())
+    for k, target in enumerate((0.9, 0.95, 0.98)):
+        assert abs(run.sparsity(k) - target) < 2e-3
+
+
+def test_nm_subnets_follow_their_patterns_at_the_end():
+    run = Run('method.subnet_nm=["2:4","1:4","1:8"]', "method.update_interval=6",
+              "method.adjustment_period=1", epochs=8, steps_per_epoch=10)
+    m = run.method
+    assert [s.target for s in m.subnets] == [0.5, 0.75, 0.875]
+    run.steps(25)
+    assert 0 < m.level[0] < 1  # part of the groups are N:M, the rest still dense
+    run.steps(45)
+    for k, (n, group) in enumerate(((2, 4), (1, 4), (1, 8))):
+        assert m.level[k] == 1.0
+        checked = 0
+        for layer, mask in zip(m.layers, m.masks[k].masks, strict=True):
+            if layer.shape[1] % group:  # the 1-channel stem cannot be grouped: dense
+                assert bool(mask.all())
+                continue
+            assert bool((grouped(mask, group).sum(1) == n).all()), layer.name
+            checked += 1
+        assert checked == {4: 21, 8: 13}[group]  # 1:8 also leaves the 8 layers with 4 input channels dense
+        assert abs(run.sparsity(k) - (1 - n / group)) < 0.1
+
+
+# ---------------------------------------------------------------------- resume, plain models
+def test_resume_mid_group_continues_exactly():
+    def fresh():
+        return Run("method.update_interval=6", "method.adjustment_period=1", epochs=4, steps_per_epoch=10)
+
+    full = fresh()
+    full.steps(20)
+    part = fresh()
+    part.steps(11)  # mid inner group: step 11 is sub-net 2's, corrected against step 10's gradient
+    state = copy.deepcopy({"model": part.model.state_dict(), "optimizer": part.optimizer.state_dict(),
+                           "method": part.method.state_dict()})
+    resumed = fresh()
+    resumed.model.load_state_dict(state["model"])
+    resumed.optimizer.load_state_dict(state["optimizer"])
+    resumed.method.load_state_dict(state["method"])
+    resumed.method.on_train_start(resumed.optimizer)
+    resumed.step_index = 11
+    resumed.steps(9)
+    for a, b in zip(full.model.state_dict().values(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert resumed.method.mask_checksum() == full.method.mask_checksum()
+
+
+def test_a_subnet_materialises_as_the_plain_model():
+    run = Run("method.update_interval=6", "method.adjustment_period=1", epochs=4, steps_per_epoch=10)
+    run.steps(30)
+    m = run.method
+    torch.manual_seed(0)
+    plain = create_model(run.cfg.model, 10, 1)
+    x = torch.randn(8, 1, 8, 8)
+    for k in range(3):
+        state = m.subnet_state_dict(k)
+        plain.load_state_dict(state, strict=True)
+        assert sum(int((v != 0).sum()) for key, v in state.items() if key.endswith("conv1.weight")) > 0
+        plain.eval()
+        run.model.eval()
+        with m.subnet(k), torch.no_grad():
+            expected = run.model(x)
+        torch.testing.assert_close(plain(x), expected)
+        weights = [state[f"{layer.name}.weight"] for layer in m.layers]
+        zeros = sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
+        assert zeros >= 1 - int(m.masks[k].flat.sum()) / m.masks[k].total - 1e-9
+
+
+# ---------------------------------------------------------------------- config errors
+@pytest.mark.parametrize(("override", "field"), [
+    ("method.subnet_sparsities=[0.95,0.9]", "method.subnet_sparsities"),
+    ("method.subnet_sparsities=[0.9,0.9]", "method.subnet_sparsities"),
+    ("method.subnet_sparsities=[0.9,1.0]", "method.subnet_sparsities"),
+    ("method.subnet_sparsities=[]", "method.subnet_sparsities"),
+    ('method.subnet_nm=["4:2"]', "method.subnet_nm"),
+    ('method.subnet_nm=["1:4","2:4"]', "method.subnet_nm"),
+    ("method.relation=xs", "method.relation"),
+    ("method.initial_sparsity=0.95", "method.initial_sparsity"),
+    ("method.final_prune_epoch=99", "method.final_prune_epoch"),
+    ("method.update_interval=2", "method.update_interval"),
+    ("method.gradient_correction=maybe", "method.gradient_correction"),
+    ("distribution=nm", "distribution.name"),
+])
+def test_bad_settings_name_their_field(override, field):
+    cfg = compose_cfg(override)
+    with pytest.raises(ConfigError) as err:
+        method_class("ast").check_config(cfg, 10)
+    assert err.value.field == field
+
+
+def test_nm_subnets_refuse_nested_relation():
+    cfg = compose_cfg('method.subnet_nm=["2:4","1:4"]', "method.relation=cs")
+    with pytest.raises(ConfigError) as err:
+        method_class("ast").check_config(cfg, 10)
+    assert err.value.field == "method.relation"
