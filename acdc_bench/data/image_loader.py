@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms.v2 import functional as TF  # imported here: forked workers inherit it
 
 from acdc_bench.data.tensor_loader import epoch_generator
 
@@ -71,8 +72,6 @@ class _Transformed(Dataset):
         return len(self.source)
 
     def __getitem__(self, key: tuple[int, int]):
-        from torchvision.transforms.v2 import functional as TF
-
         idx, epoch = key
         img, label = self.source[idx]
         res = self.resolution
