@@ -147,6 +147,46 @@ def test_published_numbers_sit_on_sweep_points(name):
         assert any(matches(c, cell.where) for c in coords), (name, cell.where)
 
 
+def test_fig7_samples_mask_iou_at_the_ends_of_acdc_compression_phases():
+    """Fig. 7 compares masks at the ends of AC/DC's compression phases, one AC/DC cycle apart;
+    the configs' mask_iou_start / mask_iou_every must land there for the plan the run gets."""
+    import torch
+
+    from acdc_bench.sparsity.methods.acdc import ACDC
+
+    for name in ("fig7_mask_iou", "fig7_mask_iou_cpu"):
+        _, cfg = next((p, c) for p, c in point_configs(name) if c.method.name == "acdc")
+        model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4, 2))
+        method = ACDC(cfg, model, int(cfg.epochs), 1)
+        sampled = [e for e in range(int(cfg.epochs)) if e >= cfg.method.mask_iou_start
+                   and (e - cfg.method.mask_iou_start) % cfg.method.mask_iou_every == 0]
+        compression_ends = {p.end - 1 for p in method.phases if p.stage == "compression" and not p.final}
+        # every alternating compression phase's end is sampled, and nothing else before the final phases
+        assert {e for e in sampled if e <= max(compression_ends)} == compression_ends, name
+        assert cfg.method.mask_iou_every == 2 * cfg.method.phase_epochs  # one compression + decompression
+
+
+def test_mask_iou_every_k_epochs_compares_supports_k_epochs_apart():
+    import torch
+
+    from acdc_bench.metrics.sparse import mask_iou, support
+    from acdc_bench.sparsity.masked import WeightStats
+    from acdc_bench.sparsity.masks import prunable_layers
+
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8, bias=False))
+    stats = WeightStats(model, prunable_layers(model), 1, 8, iou_every=3, iou_start=1)
+    w = model[0].weight
+    supports, ious = {}, {}
+    with torch.no_grad():
+        for epoch in range(8):
+            w.copy_((torch.rand(8, 8, generator=torch.Generator().manual_seed(epoch)) > 0.5).float())
+            supports[epoch] = support([w]).clone()
+            ious[epoch] = stats.epoch_row(epoch=epoch)["mask_iou"]
+    assert [e for e, v in ious.items() if v is not None] == [4, 7]
+    assert ious[4] == pytest.approx(mask_iou(supports[4], supports[1]))
+    assert ious[7] == pytest.approx(mask_iou(supports[7], supports[4]))
+
+
 # ----------------------------------------------------------------------------- launcher
 def _job_pid(sweep: Path, job_dir: Path) -> int | None:
     """The submitit task process running the sweep point of ``job_dir`` (it holds the run's log

@@ -84,18 +84,26 @@ class WeightStats:
     ``zero_fraction_decompressed``, and at the end the FLOPs / parameters / per-layer
     density report. Every method reports them, the dense baseline included."""
 
-    def __init__(self, model: nn.Module, layers: Sequence[PrunableLayer], in_chans: int, eval_res: int):
+    def __init__(self, model: nn.Module, layers: Sequence[PrunableLayer], in_chans: int, eval_res: int,
+                 iou_every: int = 1, iou_start: int = 0):
         self.model, self.layers = model, list(layers)
+        # paper 001 Fig. 7 compares masks 10 epochs apart, at the ends of AC/DC's compression
+        # phases: method.mask_iou_every=10, method.mask_iou_start=104 for its 1000-epoch plan
+        self.iou_every, self.iou_start = iou_every, iou_start
         self.weights = [layer.weight for layer in self.layers]
         self.total = sum(w.numel() for w in self.weights)
         self.in_chans, self.eval_res = in_chans, eval_res
         self.prev_support: Tensor | None = None  # nonzero weights at the end of the previous epoch
 
-    def epoch_row(self, decompression: bool = False) -> dict[str, Any]:
+    def epoch_row(self, decompression: bool = False, epoch: int | None = None) -> dict[str, Any]:
+        """``mask_iou`` compares the support at the end of epochs ``iou_start``, ``iou_start + k``,
+        ``iou_start + 2k``, ... (k = ``iou_every``) with the previous such epoch (null elsewhere)."""
         current = support(self.weights)
         sparsity = 1.0 - float(current.sum()) / self.total
-        iou = None if self.prev_support is None else mask_iou(current, self.prev_support)
-        self.prev_support = current
+        iou = None
+        if epoch is None or epoch >= self.iou_start and (epoch - self.iou_start) % self.iou_every == 0:
+            iou = None if self.prev_support is None else mask_iou(current, self.prev_support)
+            self.prev_support = current
         return {
             "sparsity": sparsity,
             "mask_iou": iou,
@@ -135,7 +143,9 @@ class MaskedMethod(SparsityMethod):
                                             self.default_momentum_reset)
         self.active = False  # masks imposed on gradients and weights at every step
         eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
-        self.stats = WeightStats(model, self.layers, int(cfg.dataset.in_chans), eval_res)
+        self.stats = WeightStats(model, self.layers, int(cfg.dataset.in_chans), eval_res,
+                                 method_int(cfg, "mask_iou_every", low=1, default=1),
+                                 method_int(cfg, "mask_iou_start", low=0, default=0))
 
     # ------------------------------------------------------------------ masks
     @property
@@ -192,7 +202,7 @@ class MaskedMethod(SparsityMethod):
         return False
 
     def on_epoch_end(self, epoch: int, evaluate: Callable[[], dict[str, float]]) -> dict[str, Any]:
-        return self.stats.epoch_row(self.is_decompression(epoch))
+        return self.stats.epoch_row(self.is_decompression(epoch), epoch)
 
     def on_train_end(self) -> dict[str, Any]:
         return self.stats.report()
