@@ -106,3 +106,20 @@ def test_summary_task_describes_every_subnet():
     assert [s["target_sparsity"] for s in info["subnets"]] == [0.9, 0.95, 0.98]
     assert info["final_prune_epoch"] == 110 and info["prunable_sparsity"] == pytest.approx(0.9, abs=1e-3)
     assert info["schedule"][110]["subnet_target_sparsity"] == {"0.9": 0.9, "0.95": 0.95, "0.98": 0.98}
+
+
+def test_two_gloo_ranks_agree_on_every_subnet_mask(tmp_path):
+    """Under DDP the inactive sub-nets' BatchNorms get no gradient (find_unused_parameters)
+    and every rank must draw and update the same masks."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "offline", **ENV}
+    env.pop("HYDRA_FULL_ERROR", None)
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                          "-m", "acdc_bench", *ARGS[:-1], "epochs=2", f"hydra.run.dir={tmp_path}"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["status"] == "finished"
+    rows = read_jsonl(tmp_path / "metrics.jsonl")
+    assert all(r["mask_checksums"][0] == r["mask_checksums"][1] for r in rows)
+    assert sum(r["mask_checks"] for r in rows) > 10  # every mask update was compared across ranks
+    assert all(abs(s["sparsity"] - s["target_sparsity"]) <= 0.01 for s in summary["subnets"])
