@@ -117,8 +117,11 @@ def test_report_of_a_missing_directory_is_a_one_line_error(tmp_path):
     out = run_cli("task=report", f"sweep_dir={tmp_path / 'nope'}", f"hydra.run.dir={tmp_path / 'r'}")
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1].startswith("acdc-bench: error: sweep_dir=")
-    out = run_cli("task=report", f"hydra.run.dir={tmp_path / 'r2'}")
-    assert out.returncode == 2 and "sweep_dir=None" in out.stderr
+    from acdc_bench.config import ConfigError
+    from acdc_bench.tasks.report import report
+
+    with pytest.raises(ConfigError, match="sweep_dir=None"):
+        report(OmegaConf.create({"sweep_dir": None}))
 
 
 # ----------------------------------------------------------------------------- hand-written sweeps

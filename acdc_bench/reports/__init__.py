@@ -158,8 +158,11 @@ def _published_metrics(layout: Layout) -> list[str]:
 def _ours(e: Entry, name: str) -> str:
     mean, std, n = e.stat(name)
     if n == 0:
-        note = e.missing_note() or "no value"
-        return f"missing ({note})"
+        if not e.group.not_finished:
+            return "no value"  # finished runs without this metric
+        if e.n_asked == 1:
+            return e.group.not_finished[0].status  # missing | failed | incomplete
+        return f"missing ({e.missing_note()})"
     m = metric(name)
     text = fmt_number(mean, m.fmt)
     if n > 1:
@@ -252,9 +255,11 @@ def grid_markdown(rep: Report, name: str, with_paper: bool = True) -> str:
     return _md_table(header, body)
 
 
-def _setup_line(master: dict[str, Any], runs: list[Run]) -> str:
+def _setup_line(master: dict[str, Any], runs: list[Run], layout: Layout) -> str:
     cfg = master or (runs[0].config if runs else {})
     parts = []
+    if layout.column not in ("epochs", "epoch_multiplier") and cfg.get("epochs") is not None:
+        parts.append(f"{cfg['epochs']} epochs")
     for key, label in (("dataset.name", "dataset"), ("model.name", "model"), ("model.width", "width"),
                        ("dataset.train_subset", "train images"), ("dataset.batch_size", "batch"),
                        ("optim.lr", "peak LR"), ("optim.weight_decay", "weight decay"),
@@ -273,7 +278,7 @@ def render_markdown(rep: Report, plot_files: list[Path]) -> str:
     out.append(f"Experiment `{lay.name}`, sweep `{rep.sweep_dir}`: {n} runs asked, {done} finished, "
                f"{n - done} missing or failed.")
     out.append("")
-    out.append(f"Our setup: {_setup_line(rep.master, rep.runs)}.")
+    out.append(f"Our setup: {_setup_line(rep.master, rep.runs, lay)}.")
     if pub:
         out.append(f"Paper's setup: {pub.setup}")
     if lay.twin:

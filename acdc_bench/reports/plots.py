@@ -39,6 +39,14 @@ def _grid(n_rows: int, n_cols: int, title: str):
     return fig, axes
 
 
+def _legend(axes) -> None:
+    """One legend, in the first panel of the top row that has lines."""
+    for ax in axes[0]:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+            return
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -85,8 +93,7 @@ def plot_budget(es: list[Entry], column: str, panel: str | None, names: list[str
             if panel is not None:
                 ax.set_title(f"{panel} = {fmt_coord(panel, pv)}", fontsize=9)
             ax.grid(alpha=0.3)
-            if r == 0 and c == len(panels) - 1:
-                ax.legend(fontsize=7)
+    _legend(axes)
     if published is not None and published.cells:
         fig.text(0.01, 0.005, "x: the paper's number (its setup; see table.md)", fontsize=7)
     return _save(fig, path)
@@ -137,8 +144,7 @@ def plot_curves(es: list[Entry], column: str | None, panel: str | None, title: s
             if panel is not None:
                 ax.set_title(f"{panel} = {fmt_coord(panel, pv)}", fontsize=9)
             ax.grid(alpha=0.3)
-            if r == 0 and c == len(panels) - 1:
-                ax.legend(fontsize=7)
+    _legend(axes)
     return _save(fig, path)
 
 
