@@ -16,7 +16,10 @@ from omegaconf import DictConfig
 from acdc_bench.config import ReportedError, register_resolvers
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-_SHOW_TRACEBACKS = os.environ.get("HYDRA_FULL_ERROR") == "1"  # the user's choice, before main() sets it
+# The user's choice. main() sets HYDRA_FULL_ERROR itself (with _CLI_SET_FULL_ERROR), and
+# processes it starts (submitit jobs) inherit both: that is not the user asking.
+_CLI_SET_FULL_ERROR = "_ACDC_BENCH_SET_HYDRA_FULL_ERROR"
+_SHOW_TRACEBACKS = os.environ.get("HYDRA_FULL_ERROR") == "1" and _CLI_SET_FULL_ERROR not in os.environ
 _TASK_STARTED = False
 
 
@@ -34,6 +37,7 @@ def _app(cfg: DictConfig):
     _TASK_STARTED = True
     if not _SHOW_TRACEBACKS:  # errors from here on are the task's: Hydra reports them as usual
         os.environ.pop("HYDRA_FULL_ERROR", None)
+        os.environ.pop(_CLI_SET_FULL_ERROR, None)
     from acdc_bench.tasks import run_task
 
     try:
@@ -98,7 +102,7 @@ def main() -> None:
         return
     # Let Hydra raise instead of printing a dozen lines, so that a malformed override, an
     # unknown key or a missing config group file is one line (and exit status 2) as well.
-    os.environ["HYDRA_FULL_ERROR"] = "1"
+    os.environ["HYDRA_FULL_ERROR"] = os.environ[_CLI_SET_FULL_ERROR] = "1"
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
