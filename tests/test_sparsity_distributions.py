@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from acdc_bench.config import ConfigError
 from acdc_bench.models.cifar_resnet import CifarResNet
 from acdc_bench.sparsity import scores
-from acdc_bench.sparsity.distributions import build_distribution, erk_densities, grouped
+from acdc_bench.sparsity.distributions import build_distribution, erk_densities, grouped, kth_smallest
 from acdc_bench.sparsity.masks import MaskSet, prunable_layers
 
 
@@ -158,3 +158,18 @@ def test_bad_distribution_fields_name_the_field(name, fields, field):
         return
     with pytest.raises(ConfigError, match=field):
         build_distribution(cfg(name, **fields), tiny_layers())
+
+
+@pytest.mark.parametrize("case", ["normal", "zeros", "ties", "sorted"])
+def test_kth_smallest_equals_kthvalue(case):
+    g = torch.Generator().manual_seed(0)
+    n = 3_000_001
+    x = torch.randn(n, generator=g).abs()
+    if case == "zeros":
+        x[: int(0.6 * n)] = 0  # already-pruned weights: a large tie at zero
+    elif case == "ties":
+        x = torch.randint(0, 50, (n,), generator=g).float()
+    elif case == "sorted":
+        x = x.sort().values  # the strided sample sees a skewed order
+    for k in (1, 1000, n // 2, int(0.6 * n), int(0.6 * n) + 1, int(0.9 * n), n - 1, n):
+        assert kth_smallest(x, k) == torch.kthvalue(x, k).values, k
