@@ -128,3 +128,4 @@ class RigL(MaskedMethod):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.counts = [int(c) for c in state["counts"]]
+        self.updating = [c < w.numel() for c, w in zip(self.counts, self.masks.weights, strict=True)]
