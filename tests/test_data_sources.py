@@ -21,6 +21,8 @@ from conftest import ROOT, read_jsonl, run_cli
 from acdc_bench.config import ConfigError
 
 WRITE = [sys.executable, str(ROOT / "scripts" / "write_ffcv.py")]
+# numba's dispatcher finalizers raise a harmless KeyError when FFCV's compiled code is collected
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 ATTRS = 40
 
 
