@@ -120,11 +120,14 @@ def test_previous_checkpoint_is_kept_until_the_new_one_is_complete(tmp_path):
 # ------------------------------------------------------------------------ kill and resume
 # Method settings that put mask changes into the epoch the kill interrupts: AC/DC's first
 # compression phase is epoch 1 (after a dense warm-up); RigL updates its masks every 5 of
-# the 22 steps per epoch. Dense resume is the methods' special case (and tests/test_cli.py).
+# the 22 steps per epoch; AST trains sub-net step % 3 and prunes/regrows each every 5
+# steps (sub-net pointer, previous gradient, per-sub-net BatchNorm in its state). Dense
+# resume is the methods' special case (and tests/test_cli.py).
 METHOD_ARGS = {
     "acdc": ["epochs=4", "sparsity=0.8", "method.warmup_epochs=1", "method.phase_epochs=1",
              "method.final_decompression_epochs=1", "method.final_compression_epochs=1"],
     "rigl": ["epochs=3", "sparsity=0.8", "method.update_interval=5"],
+    "ast": ["epochs=3", "method.update_interval=5"],
 }
 
 
