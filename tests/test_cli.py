@@ -43,7 +43,7 @@ def test_two_epoch_digits_run_writes_metrics_and_summary(tmp_path):
 
 
 def test_digits_learns(tmp_path):
-    out = run_cli("dataset=digits", "model=resnet20", "epochs=6", f"hydra.run.dir={tmp_path}")
+    out = run_cli("dataset=digits", "method=dense", "model=resnet20", "epochs=6", f"hydra.run.dir={tmp_path}")
     assert out.returncode == 0, out.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["final"]["val_top1"] > 0.9
@@ -84,10 +84,20 @@ def test_rerun_continues_from_checkpoint_and_matches_uninterrupted(tmp_path):
 
 
 def test_default_run_dir_is_a_function_of_the_command(tmp_path):
-    out = run_cli("dataset=digits", "model=resnet20", "model.width=0.25", "epochs=1", cwd=tmp_path)
+    args = ["dataset=digits", "method=dense", "model=resnet20", "model.width=0.25", "epochs=1"]
+    out = run_cli(*args, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     runs = list((tmp_path / "runs" / "digits" / "dense").iterdir())
-    assert [p.name for p in runs] == ["dataset=digits,epochs=1,model.width=0.25,model=resnet20"]
+    assert [p.name for p in runs] == ["dataset=digits,epochs=1,method=dense,model.width=0.25,model=resnet20"]
+
+
+def test_default_config_is_acdc_at_90_percent_on_fashion_mnist():
+    import yaml
+
+    out = run_cli("--cfg", "job", "--resolve")
+    cfg = yaml.safe_load(out.stdout)
+    assert cfg["dataset"]["name"] == "fashion_mnist" and cfg["method"]["name"] == "acdc"
+    assert cfg["sparsity"] == 0.9 and cfg["distribution"]["name"] == "global" and cfg["epochs"] == 12
 
 
 def _groups() -> dict[str, list[str]]:
@@ -127,7 +137,8 @@ def test_imagenet_recipe_values():
     assert cfg["optim"] == {**cfg["optim"], "lr": 0.5, "lr_peak_epoch": 2, "momentum": 0.9,
                             "weight_decay": 1e-4, "label_smoothing": 0.1}
     assert cfg["dataset"]["batch_size"] == 1024 and cfg["epochs"] == 100
-    assert cfg["dataset"]["resolution"] == {"min_res": 160, "max_res": 192, "start_ramp": 0.8, "end_ramp": 0.8}
+    res = {"min_res": 160, "max_res": 192, "start_ramp": 0.8, "end_ramp": 0.8}
+    assert cfg["dataset"]["resolution"] == res
     assert cfg["dataset"]["eval_res"] == 224 and cfg["dataset"]["eval_crop_ratio"] == 0.875
 
 
