@@ -137,7 +137,8 @@ def test_a_step_leaves_weights_outside_the_subnet_and_their_momentum_unchanged()
     for amp_path in (False, True):
         run = Run("method.update_interval=6", "method.adjustment_period=1", epochs=8)
         m = run.method
-        m.amp = amp_path  # the GradScaler-safe restore (a copy of the buffers) on the CPU
+        if amp_path:  # the GradScaler-safe restore (a copy of the buffers), as under AMP on a GPU
+            m.fback = None
         run.steps(33)  # the sub-nets' masks differ by now
         assert m.plan.update_index(run.step_index) is None  # a plain step: the masks stay
         weights = [w.detach().clone() for w in m.weights]
@@ -194,6 +195,14 @@ def test_measuring_only_never_changes_gradients():
     g = [-torch.ones(5)]
     gc.compare(g)
     assert torch.equal(g[0], -torch.ones(5)) and gc.take_fraction() == 1.0
+
+
+def test_reused_gradient_tensors_are_refused():
+    g = [torch.ones(5)]
+    gc = GradientCorrection(g)
+    gc.remember(g)  # kept by reference: the next step must bring new tensors
+    with pytest.raises(RuntimeError, match="set_to_none"):
+        gc.compare(g)
 
 
 def test_correction_within_inner_groups_only():

@@ -9,8 +9,10 @@ the fraction of negative inner products (Fig. 4), counted on the device.
 
 ``scope="model"`` treats the gradients of all prunable weights as one vector (eq. 5 as the
 paper writes it); ``scope="layer"`` corrects each layer's gradient on its own, as the
-authors' code does. Everything is O(parameters): one fused copy and norm to remember a
-gradient, one dot product and one multiply-add per layer to correct one, no host sync.
+authors' code does. Everything is O(parameters) and needs no host sync: remembering a
+gradient keeps a reference to it (the trainer's ``zero_grad(set_to_none=True)`` gives every
+step new gradient tensors, and SGD does not change them) and computes its norm; comparing
+is one dot product and one multiply-add per layer.
 """
 
 from __future__ import annotations
@@ -50,13 +52,16 @@ class GradientCorrection:
     @torch.no_grad()
     def remember(self, grads: Sequence[Tensor]) -> None:
         """Keep ``grads`` (as the optimizer will apply them) for the next sub-net of the group."""
-        torch._foreach_copy_(self.prev, list(grads))
-        self.prev_norm2.copy_(torch.stack(torch._foreach_norm(self.prev)).square_())
+        self.prev = list(grads)
+        self.prev_norm2 = torch.stack(torch._foreach_norm(self.prev)).square_()
 
     @torch.no_grad()
     def compare(self, grads: Sequence[Tensor]) -> None:
         """Count the negative inner products with the remembered gradient and, when
         correcting, project ``grads`` in place where they are negative (eq. 5)."""
+        if any(g.data_ptr() == p.data_ptr() for g, p in zip(grads, self.prev, strict=True)):
+            raise RuntimeError("gradient correction needs new gradient tensors at every step "
+                               "(optimizer.zero_grad(set_to_none=True) before backward)")
         dots = torch.stack([_dot(g, p) for g, p in zip(grads, self.prev, strict=True)])
         tiny = torch.finfo(self.prev_norm2.dtype).tiny
         if self.scope == "model":
@@ -94,8 +99,7 @@ class GradientCorrection:
 
     @torch.no_grad()
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for p, saved in zip(self.prev, state["prev"], strict=True):
-            p.copy_(saved)
-        self.prev_norm2.copy_(state["prev_norm2"])
+        self.prev = [saved.to(p.device) for p, saved in zip(self.prev, state["prev"], strict=True)]
+        self.prev_norm2 = state["prev_norm2"].to(self.negatives.device)
         self.negatives.fill_(float(state["negatives"]))
         self.comparisons = int(state["comparisons"])

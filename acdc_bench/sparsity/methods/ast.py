@@ -28,10 +28,10 @@ Their SGD momentum is left as it was too: with a masked gradient and masked weig
 only multiplies an inactive weight's buffer by the momentum μ, which is undone by one
 product with m_k + (1 - m_k)/μ (under AMP, where a step may be skipped, the buffers are
 restored from a copy instead). So each weight follows SGD over the iterations of the
-sub-nets that contain it, and nothing else moves it. Per step that is four fused passes
-over the prunable weights, plus four with gradient correction; no host syncs. (The
-authors' code instead lets momentum and weight decay move every dense weight at every
-iteration.)
+sub-nets that contain it, and nothing else moves it. Per step that is four passes over the
+prunable weights (mask in, mask the gradient, merge, momentum), at most three more with
+gradient correction, and no host sync. (The authors' code instead lets momentum and weight
+decay move every dense weight at every iteration.)
 
 **BatchNorm.** ``prepare_model`` swaps every BatchNorm for a switchable one with a copy per
 sub-net (statistics and affine parameters); ``before_forward`` selects sub-net t mod N's.
@@ -45,10 +45,13 @@ epoch (also for plain AST, ``log_inner_products``).
 gets ``subnets`` {target: {val_*, sparsity, mask_iou, target_sparsity}}, the fraction of
 negative inner products and ``union_sparsity``; its own ``val_*``, ``sparsity`` and
 ``mask_iou`` are sub-net 0's (the trainer's evaluation of the dense union is replaced).
-``summary.json`` gets ``subnets`` (with inference FLOPs and training FLOPs counted as paper
-002 and RigL count them: 3 sparse forwards per iteration, a dense weight gradient on update
-iterations) and every sub-net is written as a plain sparse model to
-``checkpoints/subnet_<target>.pt`` (the state dict of the un-switched model).
+``summary.json`` gets ``subnets``, with inference FLOPs and training FLOPs counted as paper
+002 and RigL count them (3 sparse forwards per iteration, a dense weight gradient on update
+iterations, relative to dense training for the same steps): ``training_flops_fraction`` is
+the whole run's (what the run costs to get every sub-net), ``training_flops_fraction_own``
+the share spent on the sub-net's own iterations (Table 3's per-sub-net cost). Every sub-net
+is written as a plain sparse model to ``checkpoints/subnet_<target>.pt`` (the state dict of
+the un-switched model).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ from acdc_bench.metrics.sparse import mask_iou
 from acdc_bench.sparsity import scores as S
 from acdc_bench.sparsity.base import SparsityMethod
 from acdc_bench.sparsity.distributions import (
+    build_distribution,
     check_distribution_config,
     grouped,
     topk_select,
@@ -315,8 +319,6 @@ class AST(SparsityMethod):
                for m in model.modules()):
             raise RuntimeError("AST needs per-sub-net BatchNorms: pass the model through "
                                "AST.prepare_model(cfg, model) before building the optimizer")
-        from acdc_bench.sparsity.distributions import build_distribution
-
         self.distribution = build_distribution(cfg, self.layers)
         total = epochs * steps_per_epoch
         start, final = st.initial_prune_epoch * steps_per_epoch, st.final_prune_epoch * steps_per_epoch
@@ -348,15 +350,16 @@ class AST(SparsityMethod):
                 masks.flat.copy_(self.masks[0].flat)
         for masks in self.masks:
             masks.changed()
+        device = context.get("device") or self.weights[0].device
+        amp = bool(cfg.trainer.get("amp", False)) and torch.device(device).type == "cuda"
+        self.momentum = 0.0
         dtype = self.weights[0].dtype
         self.fmask = [_float_views(m, dtype) for m in self.masks]  # (flat, views): masks as numbers
-        self.fback = [_float_views(m, dtype) for m in self.masks]  # m + (1 - m) / momentum
+        # m + (1 - m) / momentum, undoing SGD's decay of inactive buffers (under AMP: a copy instead)
+        self.fback = None if amp else [_float_views(m, dtype) for m in self.masks]
+        self.buf_stash: list[Tensor] | None = None
         self.work = [torch.empty_like(w) for w in self.weights]  # the masked working copy X
         self.dense: list[Tensor] = []
-        self.buf_stash: list[Tensor] | None = None
-        device = context.get("device") or self.weights[0].device
-        self.momentum = 0.0
-        self.amp = bool(cfg.trainer.get("amp", False)) and torch.device(device).type == "cuda"
         self.gc = None
         if n > 1 and (st.gradient_correction or st.log_inner_products):
             self.gc = GradientCorrection(self.weights, st.gc_scope, correct=st.gradient_correction)
@@ -411,7 +414,8 @@ class AST(SparsityMethod):
         for k in which:
             flat = self.fmask[k][0]
             flat.copy_(self.masks[k].flat)
-            torch.mul(flat, 1.0 - inv, out=self.fback[k][0]).add_(inv)
+            if self.fback is not None:
+                torch.mul(flat, 1.0 - inv, out=self.fback[k][0]).add_(inv)
             self.forward_fraction[k] = self._forward_fraction(k)
 
     def _forward_fraction(self, k: int) -> float:
@@ -570,7 +574,7 @@ class AST(SparsityMethod):
                 self.gc.compare(grads)
             if k < self.n - 1:
                 self.gc.remember(grads)
-        if self.amp:  # a step GradScaler skips must leave the buffers as they are: keep a copy
+        if self.fback is None:  # a step GradScaler skips must leave the buffers as they are: a copy
             bufs, _ = self._momentum_buffers()
             if bufs:
                 if self.buf_stash is None or len(self.buf_stash) != len(bufs):
@@ -583,12 +587,12 @@ class AST(SparsityMethod):
         torch._foreach_lerp_(self.dense, self.work, self.fmask[k][1])  # W <- W + m_k (X - W)
         self._mask_out()
         bufs, index = self._momentum_buffers()
-        if bufs:
-            if self.amp and self.buf_stash is not None and len(self.buf_stash) == len(bufs):
-                torch._foreach_lerp_(self.buf_stash, bufs, [self.fmask[k][1][i] for i in index])
-                torch._foreach_copy_(bufs, self.buf_stash)
-            else:
-                torch._foreach_mul_(bufs, [self.fback[k][1][i] for i in index])
+        if bufs and self.fback is not None:
+            torch._foreach_mul_(bufs, [self.fback[k][1][i] for i in index])
+        elif bufs and self.buf_stash is not None and len(self.buf_stash) == len(bufs):
+            torch._foreach_lerp_(self.buf_stash, bufs, [self.fmask[k][1][i] for i in index])
+            torch._foreach_copy_(bufs, self.buf_stash)
+        # (under AMP without a copy the buffers were made by this step from masked gradients)
         self.iterations[k] += 1
         self.flops[k] += 3.0 * self.forward_fraction[k]
         if self.grow_scores is not None:
