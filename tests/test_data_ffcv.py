@@ -174,7 +174,7 @@ def test_ddp_ranks_share_each_epoch_like_torch_distributed_sampler(data):
     assert got[0]["orders"][0] != got[0]["orders"][1]
 
 
-SMALL = ["dataset.num_workers=1", "dataset.batch_size=8", "dataset.eval_batch_size=8"]
+SMALL = ["method=dense", "dataset.num_workers=1", "dataset.batch_size=8", "dataset.eval_batch_size=8"]
 
 
 def _res(r: int) -> list[str]:
@@ -186,7 +186,7 @@ def test_image_folder_trains_an_epoch_with_ffcv_at_full_threads(data, tmp_path, 
     out = run_cli("dataset=imagenet", "dataset.loader=ffcv",
                   f"dataset.ffcv_train={data['imagefolder_train']}",
                   f"dataset.ffcv_val={data['imagefolder_val']}", "dataset.num_classes=2", "model=resnet18",
-                  "epochs=1", "dataset.batch_size=8", "dataset.eval_batch_size=8", *_res(32),
+                  "method=dense", "epochs=1", "dataset.batch_size=8", "dataset.eval_batch_size=8", *_res(32),
                   f"hydra.run.dir={tmp_path}")
     assert out.returncode == 0, out.stderr
     (row,) = read_jsonl(tmp_path / "metrics.jsonl")

@@ -175,8 +175,6 @@ def _beton_vector_labels(path: Path, reader) -> np.ndarray:
 
 @pytest.mark.parametrize("fmt", ["imagefolder", "cifar", "celeba", "fashion_mnist"])
 def test_writer_keeps_labels_order_and_image_sizes(data_dirs, tmp_path, fmt):
-    from ffcv.reader import Reader
-
     from acdc_bench.data.ffcv_loader import beton_labels
     from acdc_bench.data.ffcv_writer import write_beton
     from acdc_bench.data.image_sources import open_source
@@ -184,8 +182,9 @@ def test_writer_keeps_labels_order_and_image_sizes(data_dirs, tmp_path, fmt):
     src = {"imagefolder": data_dirs["images"], "cifar": data_dirs["cifar"][0],
            "celeba": data_dirs["celeba"][0], "fashion_mnist": data_dirs["fashion"][0]}[fmt]
     threads = torch.get_num_threads()
-    info = write_beton(fmt, src, "val", tmp_path / "val.beton", workers=2)
-    assert torch.get_num_threads() == threads  # importing FFCV must not change torch's threads
+    info = write_beton(fmt, src, "val", tmp_path / "val.beton", workers=2)  # the first imports FFCV
+    assert torch.get_num_threads() == threads  # importing FFCV (1 thread) must not change torch's threads
+    from ffcv.reader import Reader
     source = open_source(fmt, src, "val")
     assert info["samples"] == len(source) and (tmp_path / "val.beton").stat().st_size == info["bytes"]
     reader = Reader(str(tmp_path / "val.beton"))
@@ -309,7 +308,8 @@ def test_multilabel_objective_metrics_follow_the_paper_definitions():
 # ---------------------------------------------------------------------- CLI
 def test_celeba_trains_an_epoch_with_the_torchvision_loader(data_dirs, tmp_path):
     root, _ = data_dirs["celeba"]
-    out = run_cli("dataset=celeba", "dataset.loader=torchvision", f"dataset.root={root}", "model=resnet20",
+    out = run_cli("dataset=celeba", "dataset.loader=torchvision", f"dataset.root={root}", "method=dense",
+                  "model=resnet20",
                   "model.width=0.25", "epochs=1", "dataset.batch_size=8", "dataset.eval_batch_size=8",
                   "dataset.num_workers=1", "dataset.resolution.min_res=24", "dataset.resolution.max_res=24",
                   "dataset.eval_res=24", f"hydra.run.dir={tmp_path}")
@@ -335,7 +335,7 @@ def test_missing_or_wrong_data_is_one_line_naming_the_path_and_the_fix(tmp_path,
     garbage = tmp_path / "garbage.beton"
     garbage.write_bytes(b"\0" * 100)
     overrides = [o.replace("GARBAGE", str(garbage)) for o in overrides]
-    out = run_cli(*overrides, "epochs=1", f"hydra.run.dir={tmp_path / 'run'}")
+    out = run_cli(*overrides, "method=dense", "epochs=1", f"hydra.run.dir={tmp_path / 'run'}")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     line = out.stderr.strip().splitlines()[-1]
     assert needle in line, line
