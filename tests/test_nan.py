@@ -12,7 +12,7 @@ from conftest import read_jsonl, run_cli
 
 from acdc_bench import checkpoint as ckpt
 
-TINY = ["dataset=digits", "model=resnet20", "model.width=0.25"]
+TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "method=dense"]
 ENV = {"OMP_NUM_THREADS": "1"}
 
 

@@ -18,7 +18,8 @@ from conftest import ROOT, read_jsonl, run_cli
 
 from acdc_bench import checkpoint as ckpt
 
-TINY = ["dataset=digits", "model=resnet20", "model.width=0.25"]
+BASE = ["dataset=digits", "model=resnet20", "model.width=0.25"]
+TINY = [*BASE, "method=dense"]
 ENV = {"OMP_NUM_THREADS": "1"}  # one thread per run: 2 shared cores, several runs at once
 EVERY_STEP = "checkpoint.every_minutes=1e-6"  # a step-level checkpoint after every batch
 
@@ -133,7 +134,7 @@ METHOD_ARGS = {
 
 @pytest.mark.parametrize("method", list(METHOD_ARGS))
 def test_sigkill_mid_epoch_then_rerun_matches_an_uninterrupted_run(method, tmp_path):
-    args = [*TINY, f"method={method}", *METHOD_ARGS[method], "trainer.deterministic=true"]
+    args = [*BASE, f"method={method}", *METHOD_ARGS[method], "trainer.deterministic=true"]
     full = tmp_path / "full"
     out = run_cli(*args, f"hydra.run.dir={full}", env=ENV)
     assert out.returncode == 0, out.stderr

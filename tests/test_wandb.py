@@ -12,7 +12,7 @@ from conftest import ROOT, read_jsonl
 
 pytest.importorskip("wandb")
 
-TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=1", "logger=wandb"]
+TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "method=dense", "epochs=1", "logger=wandb"]
 
 
 def _run(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, Path]:
