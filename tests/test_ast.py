@@ -162,46 +162,88 @@ def test_a_step_leaves_weights_outside_the_subnet_and_their_momentum_unchanged()
             assert not torch.equal(new_bufs[i][inside[i]], bufs[i][inside[i]])
 
 
+def test_a_corrected_step_still_moves_only_its_subnet():
+    run = Run("method.update_interval=6", "method.adjustment_period=1", epochs=8)
+    m = run.method
+    run.steps(34)  # the masks differ; step 33 (sub-net 0) opened an inner group
+    s, k = run.step_index, 1
+    assert s % 3 == k and m.plan.update_index(s) is None
+    chunks = m.gc.prev.clone().split(m.masks[0].numels)  # the remembered flat gradient, per layer
+    prev = [c.view(w.shape) for c, w in zip(chunks, m.weights, strict=True)]
+    weights = [w.detach().clone() for w in m.weights]
+    bufs = [run.optimizer.state[w]["momentum_buffer"].clone() for w in m.weights]
+    m.before_forward(s)
+    torch.manual_seed(2)
+    for w, p in zip(m.weights, prev, strict=True):  # a dense gradient that conflicts with step 33's
+        w.grad = -3 * p + 0.01 * torch.randn_like(p)
+    m.after_backward(s)
+    applied = [w.grad.clone() for w in m.weights]
+    inside = m.masks[k].masks
+    assert all(bool((g[~i] == 0).all()) for g, i in zip(applied, inside, strict=True))
+    scale = sum(float((p * p).sum()) for p in prev)
+    assert abs(sum(float((g * p).sum()) for g, p in zip(applied, prev, strict=True))) < 1e-4 * scale
+    run.optimizer.step()
+    m.after_optimizer_step(s)
+    for w, i, w0, b0 in zip(m.weights, inside, weights, bufs, strict=True):
+        assert torch.equal(w.detach()[~i], w0[~i])
+        torch.testing.assert_close(run.optimizer.state[w]["momentum_buffer"][~i], b0[~i], rtol=1e-6, atol=0)
+
+
 # ---------------------------------------------------------------------- gradient correction
 def test_projection_removes_the_conflicting_component_and_leaves_agreeing_gradients():
     torch.manual_seed(0)
-    p = [torch.randn(4, 3, 3, 3), torch.randn(10, 4)]
-    for scope in ("model", "layer"):
-        gc = GradientCorrection(p, scope=scope)
+    sizes = [108, 40]  # two layers, one flat vector
+    p = torch.randn(sum(sizes))
+    for scope, skip_agreeing in (("model", True), ("layer", True), ("model", False), ("layer", False)):
+        gc = GradientCorrection(sizes, scope=scope)
+        gc.skip_agreeing = skip_agreeing  # False: the accelerator path (projection always runs)
         gc.remember(p)
-        conflicting = [-0.5 * t + 0.1 * torch.randn_like(t) for t in p]
-        g = [t.clone() for t in conflicting]
+        conflicting = -0.5 * p + 0.1 * torch.randn_like(p)
+        g = conflicting.clone()
         gc.compare(g)
-        pairs = list(zip(g, p, strict=True)) if scope == "layer" else [(torch.cat([t.flatten() for t in g]),
-                                                                        torch.cat([t.flatten() for t in p]))]
-        for a, b in pairs:
-            assert abs(float((a * b).sum())) < 1e-4  # nothing left along the other gradient
-        for a, b, c in zip(g, p, conflicting, strict=True):  # g - (g.p / |p|^2) p, layer by layer
-            if scope == "layer":
-                expected = c - float((c * b).sum()) / float((b * b).sum()) * b
-                torch.testing.assert_close(a, expected)
+        if scope == "model":
+            assert abs(float(g @ p)) < 1e-4  # nothing left along the other gradient
+            torch.testing.assert_close(g, conflicting - float(conflicting @ p) / float(p @ p) * p)
+        else:  # g - (g.p / |p|^2) p, layer by layer
+            for a, b, c in zip(g.split(sizes), p.split(sizes), conflicting.split(sizes), strict=True):
+                assert abs(float(a @ b)) < 1e-4
+                torch.testing.assert_close(a, c - float(c @ b) / float(b @ b) * b)
         assert gc.take_fraction() == 1.0
-        agreeing = [0.5 * t + 0.1 * torch.randn_like(t) for t in p]
-        g = [t.clone() for t in agreeing]
+        agreeing = 0.5 * p + 0.1 * torch.randn_like(p)
+        g = agreeing.clone()
         gc.compare(g)
-        assert all(torch.equal(a, b) for a, b in zip(g, agreeing, strict=True))
+        assert torch.equal(g, agreeing)
         assert gc.take_fraction() == 0.0 and gc.take_fraction() is None
 
 
+def test_projection_inside_a_mask_stays_inside_and_removes_the_conflict():
+    torch.manual_seed(0)
+    prev = torch.randn(500)
+    mask = (torch.rand(500) > 0.4).float()
+    for skip_agreeing in (True, False):
+        gc = GradientCorrection([500])
+        gc.skip_agreeing = skip_agreeing
+        gc.remember(prev)
+        g = (-prev + 0.2 * torch.randn(500)) * mask
+        assert float(g @ prev) < 0
+        gc.compare(g, mask)
+        assert abs(float(g @ prev)) < 1e-4
+        assert bool((g[mask == 0] == 0).all()) and bool((g != 0).any())
+
+
 def test_measuring_only_never_changes_gradients():
-    p = [torch.ones(5)]
-    gc = GradientCorrection(p, correct=False)
-    gc.remember(p)
-    g = [-torch.ones(5)]
+    gc = GradientCorrection([5], correct=False)
+    gc.remember(torch.ones(5))
+    g = -torch.ones(5)
     gc.compare(g)
-    assert torch.equal(g[0], -torch.ones(5)) and gc.take_fraction() == 1.0
+    assert torch.equal(g, -torch.ones(5)) and gc.take_fraction() == 1.0
 
 
-def test_reused_gradient_tensors_are_refused():
-    g = [torch.ones(5)]
-    gc = GradientCorrection(g)
-    gc.remember(g)  # kept by reference: the next step must bring new tensors
-    with pytest.raises(RuntimeError, match="set_to_none"):
+def test_a_remembered_gradient_is_not_compared_with_itself():
+    g = torch.ones(5)
+    gc = GradientCorrection([5])
+    gc.remember(g)  # kept by reference: the next gradient must live elsewhere
+    with pytest.raises(RuntimeError, match="itself"):
         gc.compare(g)
 
 

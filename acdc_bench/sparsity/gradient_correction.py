@@ -7,12 +7,19 @@ g_i <- g_i - (g_i . g_j / ||g_j||^2) g_j; otherwise it is left as it is. The fir
 of a group is never corrected (no correction across groups). The dot products also give
 the fraction of negative inner products (Fig. 4), counted on the device.
 
-``scope="model"`` treats the gradients of all prunable weights as one vector (eq. 5 as the
-paper writes it); ``scope="layer"`` corrects each layer's gradient on its own, as the
-authors' code does. Everything is O(parameters) and needs no host sync: remembering a
-gradient keeps a reference to it (the trainer's ``zero_grad(set_to_none=True)`` gives every
-step new gradient tensors, and SGD does not change them) and computes its norm; comparing
-is one dot product and one multiply-add per layer.
+Sub-nets differ in their masks, and iteration i may only move sub-net i's weights. Given
+the current mask m_i, the projection is taken inside sub-net i: onto the normal plane of
+r = m_i ⊙ g_j, g_i <- g_i - (g_i . g_j / ||r||^2) r. The result stays inside the sub-net and
+its dot product with g_j is exactly zero (g_i . g_j = g_i . r, as g_i is zero outside m_i);
+without a mask it is eq. 5 as written.
+
+Gradients are flat vectors (all prunable weights, one after the other; ``sizes`` gives the
+layers). ``scope="model"`` treats the whole vector at once (eq. 5 as the paper writes it);
+``scope="layer"`` corrects each layer's part on its own, as the authors' code does. A
+comparison is one fused dot product; a projection three more passes (the masked reference,
+its norm, one multiply-add). On an accelerator the projection always runs, with a zero
+coefficient when nothing conflicts, so that nothing waits for the device; on the CPU it runs
+only when needed. Remembering a gradient keeps a reference to it.
 """
 
 from __future__ import annotations
@@ -26,61 +33,61 @@ from torch import Tensor
 SCOPES = ("model", "layer")
 
 
-def _dot(a: Tensor, b: Tensor) -> Tensor:
-    """a . b over all entries (same shapes and strides)."""
-    if a.is_contiguous() and b.is_contiguous():
-        return torch.dot(a.view(-1), b.view(-1))
-    return (a * b).sum()
-
-
 class GradientCorrection:
     """The previous gradient of the inner group, and eq. 5 against it.
 
     ``correct=False`` only measures (plain AST still logs its negative inner products).
     """
 
-    def __init__(self, like: Sequence[Tensor], scope: str = "model", correct: bool = True):
+    def __init__(self, sizes: Sequence[int], scope: str = "model", correct: bool = True,
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
-        self.scope, self.correct = scope, correct
-        self.prev = [torch.zeros_like(t, memory_format=torch.preserve_format) for t in like]
-        device = like[0].device
-        self.prev_norm2 = torch.zeros(len(self.prev), device=device)
+        self.sizes, self.scope, self.correct = [int(s) for s in sizes], scope, correct
+        total = sum(self.sizes)
+        self.prev = torch.zeros(total, device=device, dtype=dtype)  # the remembered gradient
+        self.ref = torch.empty(total, device=device, dtype=dtype)  # m_i * prev
+        self.lengths = torch.tensor(self.sizes, device=device)
         self.negatives = torch.zeros((), device=device)  # negative inner products since the last take
         self.comparisons = 0  # inner products compared since the last take (known on the host)
+        # On the CPU reading a number back stalls nothing: agreeing gradients skip the projection.
+        # On an accelerator the projection always runs (with a zero coefficient), so that the
+        # step never waits for the device.
+        self.skip_agreeing = torch.device(device).type == "cpu"
+
+    def remember(self, grad: Tensor) -> None:
+        """Keep ``grad`` (as the optimizer will apply it) for the next sub-net of the group. It
+        is kept by reference: the caller does not write to it before the next ``compare``."""
+        self.prev = grad
 
     @torch.no_grad()
-    def remember(self, grads: Sequence[Tensor]) -> None:
-        """Keep ``grads`` (as the optimizer will apply them) for the next sub-net of the group."""
-        self.prev = list(grads)
-        self.prev_norm2 = torch.stack(torch._foreach_norm(self.prev)).square_()
-
-    @torch.no_grad()
-    def compare(self, grads: Sequence[Tensor]) -> None:
-        """Count the negative inner products with the remembered gradient and, when
-        correcting, project ``grads`` in place where they are negative (eq. 5)."""
-        if any(g.data_ptr() == p.data_ptr() for g, p in zip(grads, self.prev, strict=True)):
-            raise RuntimeError("gradient correction needs new gradient tensors at every step "
-                               "(optimizer.zero_grad(set_to_none=True) before backward)")
-        dots = torch.stack([_dot(g, p) for g, p in zip(grads, self.prev, strict=True)])
-        tiny = torch.finfo(self.prev_norm2.dtype).tiny
-        if self.scope == "model":
-            dot, norm2 = dots.sum(), self.prev_norm2.sum()
-            negative = dot < 0
-            self.negatives += negative
-            self.comparisons += 1
-            if self.correct:
-                coef = torch.where(negative, -dot / norm2.clamp_min(tiny), torch.zeros_like(dot))
-                for g, p in zip(grads, self.prev, strict=True):
-                    g.addcmul_(p, coef)
+    def compare(self, grad: Tensor, mask: Tensor | None = None) -> None:
+        """Count the negative inner products of ``grad`` (zero outside ``mask``, numbers 0/1)
+        with the remembered gradient and, when correcting, project ``grad`` in place where
+        they are negative (eq. 5, inside the mask)."""
+        if grad.data_ptr() == self.prev.data_ptr():
+            raise RuntimeError("gradient correction compares a gradient with itself: remember() "
+                               "keeps a reference, the next gradient must be written elsewhere")
+        model = self.scope == "model"
+        if model:  # (grad is zero outside the mask: its dot with prev is its dot with m * prev)
+            dots = torch.dot(grad, self.prev)
         else:
-            negative = dots < 0
-            self.negatives += negative.sum()
-            self.comparisons += len(self.prev)
-            if self.correct:
-                coefs = torch.where(negative, -dots / self.prev_norm2.clamp_min(tiny), torch.zeros_like(dots))
-                for g, p, c in zip(grads, self.prev, coefs.unbind(0), strict=True):
-                    g.addcmul_(p, c)
+            dots = torch.stack([torch.dot(g, p) for g, p in zip(grad.split(self.sizes),
+                                                                self.prev.split(self.sizes), strict=True)])
+        negative = dots < 0
+        self.negatives += negative.sum()
+        self.comparisons += 1 if model else len(self.sizes)
+        if not self.correct or (self.skip_agreeing and not bool(negative.any())):
+            return
+        ref = torch.mul(self.prev, mask, out=self.ref) if mask is not None else self.prev
+        tiny = torch.finfo(ref.dtype).tiny
+        if model:
+            norm2 = torch.dot(ref, ref)
+            grad.addcmul_(ref, torch.where(negative, -dots / norm2.clamp_min(tiny), torch.zeros_like(dots)))
+        else:
+            norm2 = torch.stack([torch.dot(r, r) for r in ref.split(self.sizes)])
+            coefs = torch.where(negative, -dots / norm2.clamp_min(tiny), torch.zeros_like(dots))
+            grad.addcmul_(ref, coefs.repeat_interleave(self.lengths, output_size=grad.numel()))
 
     def take_fraction(self) -> float | None:
         """The fraction of negative inner products since the last call (one host sync), or
@@ -94,12 +101,10 @@ class GradientCorrection:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        return {"prev": [p.cpu() for p in self.prev], "prev_norm2": self.prev_norm2.cpu(),
-                "negatives": float(self.negatives), "comparisons": self.comparisons}
+        return {"prev": self.prev.cpu(), "negatives": float(self.negatives), "comparisons": self.comparisons}
 
     @torch.no_grad()
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.prev = [saved.to(p.device) for p, saved in zip(self.prev, state["prev"], strict=True)]
-        self.prev_norm2 = state["prev_norm2"].to(self.negatives.device)
+        self.prev = state["prev"].to(device=self.ref.device, dtype=self.ref.dtype).clone()
         self.negatives.fill_(float(state["negatives"]))
         self.comparisons = int(state["comparisons"])

@@ -20,25 +20,27 @@ k keeps the largest |w| inside sub-net k-1's mask, so masks stay nested.
 
 **Dense weights, masked steps.** The model keeps the dense shared weights W; a weight no
 sub-net uses is zero. For iteration t of sub-net k the forward, backward and optimizer step
-run on a working copy X = W ⊙ m_k swapped in as the parameters' data (one fused product,
-no copy of W); the gradient is masked with m_k (and corrected, below) before the step.
-After the step only the entries inside m_k are merged back, W <- W + m_k ⊙ (X - W): weights
-outside the current sub-net are left exactly as they were, since other sub-nets use them.
-Their SGD momentum is left as it was too: with a masked gradient and masked weights SGD
-only multiplies an inactive weight's buffer by the momentum μ, which is undone by one
-product with m_k + (1 - m_k)/μ (under AMP, where a step may be skipped, the buffers are
-restored from a copy instead). So each weight follows SGD over the iterations of the
-sub-nets that contain it, and nothing else moves it. Per step that is four passes over the
-prunable weights (mask in, mask the gradient, merge, momentum), at most three more with
-gradient correction, and no host sync. (The authors' code instead lets momentum and weight
-decay move every dense weight at every iteration.)
+run on a working copy X = W ⊙ m_k swapped in as the parameters' data (no copy of W); the
+gradient is masked with m_k (and corrected, below) before the step. After the step only the
+entries inside m_k are merged back, W <- W + m_k ⊙ (X - W): weights outside the current
+sub-net are left exactly as they were, since other sub-nets use them. Their SGD momentum is
+left as it was too: with a masked gradient and masked weights SGD only multiplies an
+inactive weight's buffer by the momentum μ, which is undone by one product with
+m_k + (1 - m_k)/μ (under AMP, where a step may be skipped, the buffers are restored from a
+copy instead). So each weight follows SGD over the iterations of the sub-nets that contain
+it, and nothing else moves it. (The authors' code instead lets momentum and weight decay
+move every dense weight at every iteration.) W, X, the momentum buffers and the masked
+gradients are views of flat buffers laid out like the masks, so each of these operations is
+one fused pass over all prunable weights: four per step (mask in, mask the gradient, merge,
+momentum), one more with gradient correction (four when it projects), no host sync.
 
 **BatchNorm.** ``prepare_model`` swaps every BatchNorm for a switchable one with a copy per
 sub-net (statistics and affine parameters); ``before_forward`` selects sub-net t mod N's.
 
 **Gradient correction** (``gradient_correction=true``): eq. 5 inside each inner group of N
 consecutive iterations (:mod:`acdc_bench.sparsity.gradient_correction`), on the masked
-gradients of the prunable weights; the fraction of negative inner products is logged per
+gradients of the prunable weights, the projection taken inside the current sub-net (so the
+step still moves only its weights); the fraction of negative inner products is logged per
 epoch (also for plain AST, ``log_inner_products``).
 
 **Outputs.** Every epoch each sub-net is evaluated with its own mask and BatchNorm; the row
@@ -357,12 +359,22 @@ class AST(SparsityMethod):
         self.fmask = [_float_views(m, dtype) for m in self.masks]  # (flat, views): masks as numbers
         # m + (1 - m) / momentum, undoing SGD's decay of inactive buffers (under AMP: a copy instead)
         self.fback = None if amp else [_float_views(m, dtype) for m in self.masks]
-        self.buf_stash: list[Tensor] | None = None
-        self.work = [torch.empty_like(w) for w in self.weights]  # the masked working copy X
-        self.dense: list[Tensor] = []
+        # The dense weights W become views of one buffer, as do the working copy X, the
+        # momentum buffers and the masked gradients (all laid out like the masks).
+        self.dense_flat, self.dense_views = _float_views(self.masks[0], dtype)
+        with torch.no_grad():
+            for w, v in zip(self.weights, self.dense_views, strict=True):
+                v.copy_(w.detach())
+                w.data = v
+        self.work_flat, self.work_views = _float_views(self.masks[0], dtype)
+        self.momentum_flat: Tensor | None = None  # made in on_train_start
+        self.momentum_views: list[Tensor] = []
+        self.buf_stash: Tensor | None = None
         self.gc = None
         if n > 1 and (st.gradient_correction or st.log_inner_products):
-            self.gc = GradientCorrection(self.weights, st.gc_scope, correct=st.gradient_correction)
+            self.gc = GradientCorrection(self.masks[0].numels, st.gc_scope, correct=st.gradient_correction,
+                                         device=self.dense_flat.device, dtype=dtype)
+            self.grad_bufs = [_float_views(self.masks[0], dtype) for _ in range(2)]
         self.eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
         self.macs = layer_macs(model, self.layers, int(cfg.dataset.in_chans), self.eval_res)
         self.forward_fraction = [self._forward_fraction(k) for k in range(n)]
@@ -505,18 +517,25 @@ class AST(SparsityMethod):
 
     # ------------------------------------------------------------------ sub-net contexts
     @torch.no_grad()
+    def _ensure_flat(self) -> None:
+        """The prunable weights live in ``dense_flat`` (one buffer, so that masking and merging
+        are one fused operation each); put back any weight whose storage was replaced."""
+        for w, v in zip(self.weights, self.dense_views, strict=True):
+            if w.data_ptr() != v.data_ptr():
+                v.copy_(w.detach())
+                w.data = v
+
+    @torch.no_grad()
     def _mask_in(self, k: int) -> None:
         """Swap the working copy X = W * m_k in as the prunable weights' data."""
-        self.dense = [w.data for w in self.weights]
-        for d, f, x in zip(self.dense, self.fmask[k][1], self.work, strict=True):
-            torch.mul(d, f, out=x)
-        for w, x in zip(self.weights, self.work, strict=True):
+        self._ensure_flat()
+        torch.mul(self.dense_flat, self.fmask[k][0], out=self.work_flat)
+        for w, x in zip(self.weights, self.work_views, strict=True):
             w.data = x
 
     def _mask_out(self) -> None:
-        for w, d in zip(self.weights, self.dense, strict=True):
+        for w, d in zip(self.weights, self.dense_views, strict=True):
             w.data = d
-        self.dense = []
 
     @contextmanager
     def subnet(self, k: int) -> Iterator[None]:
@@ -540,19 +559,31 @@ class AST(SparsityMethod):
     def on_train_start(self, optimizer: torch.optim.Optimizer) -> None:
         super().on_train_start(optimizer)
         self.momentum = momentum_of(optimizer, self.weights[0])
+        self._ensure_flat()
+        self._flatten_momentum()
         self._refresh(range(self.n))
         self._zero_outside_union()
 
-    def _momentum_buffers(self) -> tuple[list[Tensor], list[int]]:
-        bufs, index = [], []
+    @torch.no_grad()
+    def _flatten_momentum(self) -> None:
+        """SGD's momentum buffers of the prunable weights as views of one buffer (made now,
+        zero, if SGD has not made them yet: SGD's first step then gives the same values)."""
+        self.momentum_flat = None
         if self.optimizer is None or self.momentum <= 0:
-            return bufs, index
-        for i, w in enumerate(self.weights):
-            buf = self.optimizer.state.get(w, {}).get("momentum_buffer")
+            return
+        for group in self.optimizer.param_groups:
+            if float(group.get("dampening", 0.0) or 0.0) != 0.0:
+                raise RuntimeError("AST keeps inactive weights' momentum as it is and supports SGD "
+                                   "without dampening only")
+        flat, views = _float_views(self.masks[0], self.weights[0].dtype)
+        flat.zero_()
+        for w, v in zip(self.weights, views, strict=True):
+            state = self.optimizer.state[w]
+            buf = state.get("momentum_buffer")
             if buf is not None:
-                bufs.append(buf)
-                index.append(i)
-        return bufs, index
+                v.copy_(buf)
+            state["momentum_buffer"] = v
+        self.momentum_flat, self.momentum_views = flat, views
 
     def before_forward(self, step: int) -> None:
         k = self.current = step % self.n
@@ -568,31 +599,40 @@ class AST(SparsityMethod):
         grads = [w.grad for w in self.weights]
         if self.plan.update_index(step) is not None:
             self.grow_scores = S.gradient_magnitude(self.weights)  # dense gradient, before masking
-        torch._foreach_mul_(grads, self.fmask[k][1])
-        if self.gc is not None:
+        if self.gc is None:
+            torch._foreach_mul_(grads, self.fmask[k][1])
+        else:  # the masked gradient into one flat buffer, not the one remembered last
+            first = self.grad_bufs[0]
+            flat, views = self.grad_bufs[1] if first[0].data_ptr() == self.gc.prev.data_ptr() else first
+            for g, f, v in zip(grads, self.fmask[k][1], views, strict=True):
+                torch.mul(g, f, out=v)
+            for w, v in zip(self.weights, views, strict=True):
+                w.grad = v
             if k > 0:  # not the first iteration of its inner group
-                self.gc.compare(grads)
+                self.gc.compare(flat, self.fmask[k][0])  # eq. 5 inside sub-net k
             if k < self.n - 1:
-                self.gc.remember(grads)
-        if self.fback is None:  # a step GradScaler skips must leave the buffers as they are: a copy
-            bufs, _ = self._momentum_buffers()
-            if bufs:
-                if self.buf_stash is None or len(self.buf_stash) != len(bufs):
-                    self.buf_stash = [torch.empty_like(b) for b in bufs]
-                torch._foreach_copy_(self.buf_stash, bufs)
+                self.gc.remember(flat)
+        if self.fback is None and self.momentum_flat is not None:
+            # a step GradScaler skips must leave the buffers as they are: keep a copy
+            if self.buf_stash is None:
+                self.buf_stash = torch.empty_like(self.momentum_flat)
+            self.buf_stash.copy_(self.momentum_flat)
 
     @torch.no_grad()
     def after_optimizer_step(self, step: int) -> None:
         k = self.current
-        torch._foreach_lerp_(self.dense, self.work, self.fmask[k][1])  # W <- W + m_k (X - W)
+        self.dense_flat.lerp_(self.work_flat, self.fmask[k][0])  # W <- W + m_k (X - W)
         self._mask_out()
-        bufs, index = self._momentum_buffers()
-        if bufs and self.fback is not None:
-            torch._foreach_mul_(bufs, [self.fback[k][1][i] for i in index])
-        elif bufs and self.buf_stash is not None and len(self.buf_stash) == len(bufs):
-            torch._foreach_lerp_(self.buf_stash, bufs, [self.fmask[k][1][i] for i in index])
-            torch._foreach_copy_(bufs, self.buf_stash)
-        # (under AMP without a copy the buffers were made by this step from masked gradients)
+        if self.momentum_flat is not None:
+            for w, v in zip(self.weights, self.momentum_views, strict=True):
+                if self.optimizer.state[w].get("momentum_buffer") is not v:
+                    self._flatten_momentum()  # the optimizer replaced its buffers: views again
+                    break
+            if self.fback is not None:
+                self.momentum_flat.mul_(self.fback[k][0])
+            elif self.buf_stash is not None:
+                self.buf_stash.lerp_(self.momentum_flat, self.fmask[k][0])
+                self.momentum_flat.copy_(self.buf_stash)
         self.iterations[k] += 1
         self.flops[k] += 3.0 * self.forward_fraction[k]
         if self.grow_scores is not None:
