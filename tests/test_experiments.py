@@ -217,8 +217,8 @@ def test_two_point_multirun_through_submitit_local_launcher_resumes_after_preemp
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     env.pop("HYDRA_FULL_ERROR", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "acdc_bench", "-m", "hydra/launcher=local", "dataset=digits", "model=resnet20",
-         "model.width=0.25", f"epochs={epochs}", "seed=0,1", "trainer.progress=false",
+        [sys.executable, "-m", "acdc_bench", "-m", "hydra/launcher=local", "dataset=digits", "method=dense",
+         "model=resnet20", "model.width=0.25", f"epochs={epochs}", "seed=0,1", "trainer.progress=false",
          f"hydra.sweep.dir={sweep}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     job0, pid = None, None
