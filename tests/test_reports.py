@@ -21,7 +21,8 @@ from acdc_bench.reports.published import PUBLISHED, Claim
 from acdc_bench.reports.sweep import group_runs, mean_std, read_sweep
 from acdc_bench.reports.tables import METRICS
 
-TINY = ["dataset=digits", "method=dense", "model=resnet20", "model.width=0.25", "epochs=1", "trainer.progress=false"]
+TINY = ["dataset=digits", "method=dense", "model=resnet20", "model.width=0.25", "epochs=1",
+        "trainer.progress=false"]
 
 
 @pytest.fixture(scope="module")
