@@ -69,7 +69,7 @@ ENTRIES: dict[str, Entry] = {
     "rigl": Entry("rigl", ["distribution=erk", "method.update_interval=100"], epoch=1, update_every=100),
     # AST-GC, 3 sub-nets: each changes its mask every 999 steps (the authors' CIFAR script), so
     # one of the three updates every 333 steps; the timed step index (1) is sub-net 1's, whose
-    # gradient is compared with sub-net 0's (eq. 5).
+    # gradient is compared with the one remembered before it (eq. 5).
     "ast_gc": Entry("ast", ["method.gradient_correction=true", "method.update_interval=999"], epoch=0,
                     update_every=333),
 }
