@@ -204,7 +204,8 @@ def test_sweep_points_come_from_multirun_yaml(tmp_path):
     # points never started get their config composed from conf/, so they land in the right cell
     missing = [r for r in runs if not r.ok and r.overrides[0] == "sparsity=0.9"]
     assert len(missing) == 2
-    assert all(r.config["sparsity"] == 0.9 and r.config["method.name"] == "dense" for r in missing)
+    # the default method (acdc)
+    assert all(r.config["sparsity"] == 0.9 and r.config["method.name"] == "acdc" for r in missing)
 
 
 def test_claims_checked_on_numbers(tmp_path):
