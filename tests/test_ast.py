@@ -115,6 +115,10 @@ def test_schedule_reaches_every_target_at_final_prune_epoch_and_not_before():
 def test_iteration_t_trains_subnet_t_mod_n_with_its_mask_and_batchnorm():
     run = Run("method.initial_sparsity=0.5", "method.update_interval=3")
     m = run.method
+    # s_i: every sub-net starts from the same random sparse model, its unused weights zero
+    assert all(torch.equal(mk.flat, m.masks[0].flat) for mk in m.masks)
+    assert abs(run.sparsity(0) - 0.5) < 1e-3 and m.schedule(0)["subnet_target_sparsity"]["0.98"] == 0.5
+    assert all(bool((w.detach()[~i] == 0).all()) for w, i in zip(m.weights, m.masks[0].masks, strict=True))
     conv = m.layers[3]
     seen: list[tuple[int, int, bool]] = []
 
