@@ -93,18 +93,22 @@ class MaskSet:
         padded = -(-self.total // 8) * 8  # whole bytes when packed for checkpoints
         self._storage = torch.ones(padded, dtype=torch.bool, device=device)
         self.flat = self._storage[: self.total]
-        self.masks: list[Tensor] = []
-        offset = 0
-        for w, n in zip(self.weights, self.numels, strict=True):
-            chunk = self.flat[offset: offset + n]
-            if w.is_contiguous() or not _dense_strides(w):
-                view = chunk.view(w.shape)
-            else:
-                view = chunk.as_strided(w.shape, w.stride())
-            self.masks.append(view)
-            offset += n
+        self.masks: list[Tensor] = self.views(self.flat)
         self.version = 0
         self._checksum: tuple[int, int] | None = None
+
+    def views(self, flat: Tensor) -> list[Tensor]:
+        """Per-layer views of a flat tensor laid out like ``flat`` (shaped and strided like
+        the weights), e.g. of ``flat & ~old`` for the weights a mask update brings back."""
+        out, offset = [], 0
+        for w, n in zip(self.weights, self.numels, strict=True):
+            chunk = flat[offset: offset + n]
+            if w.is_contiguous() or not _dense_strides(w):
+                out.append(chunk.view(w.shape))
+            else:
+                out.append(chunk.as_strided(w.shape, w.stride()))
+            offset += n
+        return out
 
     # ------------------------------------------------------------------ changes
     def changed(self) -> None:

@@ -37,19 +37,27 @@ def drop_fraction(step: int, alpha: float, t_end: int) -> float:
 def drop_and_grow(weights: Sequence[Tensor], masks: Sequence[Tensor], grow_scores: Sequence[Tensor],
                   counts: Sequence[int], fraction: float, updating: Sequence[bool] | None = None) -> None:
     """Drop by magnitude, grow by gradient, in place on ``masks`` (weights are not touched):
-    per layer, keep the largest |w| among active weights minus ``int(fraction * count)``,
-    then fill back to ``count`` with the largest grow scores among the rest (a weight just
-    dropped may be grown again). Layers with ``updating[i]`` False are skipped. Also AST's
-    prune-and-regrow, whose grown weights may carry values shared with other sub-nets."""
+    per layer, the ``int(fraction * count)`` active weights of smallest |w| go, then as many
+    of the largest grow scores among the rest come in (a weight just dropped may be grown
+    again), so each layer keeps ``count`` (its number of active weights). Both choices are
+    top-k of the small side (k = the drop count). Layers with ``updating[i]`` False are
+    skipped. Also AST's prune-and-regrow, whose grown weights may carry values shared with
+    other sub-nets."""
     for i, (w, m, g, count) in enumerate(zip(weights, masks, grow_scores, counts, strict=True)):
         if updating is not None and not updating[i]:
             continue
         n_drop = int(fraction * count)
         if n_drop == 0:
             continue
-        kept = torch.empty_like(m)
-        topk_select(S.lowered([w.abs()], [~m])[0], count - n_drop, kept)
-        topk_select(S.raised([g], [kept])[0], count, m)
+        direct = m.is_contiguous()
+        active = m.view(-1) if direct else m.reshape(-1).clone()  # logical order, like reshape(w)
+        on = active.nonzero().squeeze(1)  # drop among the active weights only (a small set)
+        magnitudes = w.detach().reshape(-1)[on].abs()
+        active[on[magnitudes.topk(n_drop, largest=False, sorted=False).indices]] = False
+        grow = S.lowered([g.reshape(-1)], [active])[0]  # kept: never grown
+        active[grow.topk(n_drop, sorted=False).indices] = True
+        if not direct:
+            m.copy_(active.view(m.shape))
 
 
 class RigL(MaskedMethod):
@@ -114,10 +122,10 @@ class RigL(MaskedMethod):
         grow scores among the rest (a weight just dropped may be grown again, keeping its value)."""
         f = drop_fraction(step, self.alpha, self.t_end)
         weights, masks = self.masks.weights, self.masks.masks
-        old = [m.clone() for m in masks]
+        old = self.masks.flat.clone()
         drop_and_grow(weights, masks, grow_scores, self.counts, f, self.updating)
         self.masks.changed()
-        grown = [m & ~o for m, o in zip(masks, old, strict=True)]
+        grown = self.masks.views(self.masks.flat & ~old)
         torch._foreach_mul_(weights, masks)  # dropped weights to zero; grown ones are zero already
         self.masks.zero_momentum(self.optimizer, grown)
         self.masks.mask_momentum(self.optimizer)
