@@ -41,8 +41,8 @@ def zero_fraction(weights: Sequence[Tensor]) -> float:
 @torch.no_grad()
 def mask_iou(a: Tensor, b: Tensor) -> float | None:
     """Intersection over union of two supports (bool tensors); None when both are empty."""
-    union = torch.logical_or(a, b).sum()
-    inter = torch.logical_and(a, b).sum()
+    union = torch.count_nonzero(torch.logical_or(a, b))
+    inter = torch.count_nonzero(torch.logical_and(a, b))
     u = int(union)
     return None if u == 0 else int(inter) / u
 
@@ -53,7 +53,7 @@ def channel_sparsity(weights: Sequence[Tensor]) -> float | None:
     (conv weights; None when there are none)."""
     if not weights:
         return None
-    zero = torch.stack([(w.detach().reshape(w.shape[0], -1) != 0).any(1).logical_not().sum()
+    zero = torch.stack([torch.count_nonzero((w.detach().reshape(w.shape[0], -1) != 0).any(1).logical_not())
                         for w in weights])
     return float(zero.sum()) / sum(w.shape[0] for w in weights)
 

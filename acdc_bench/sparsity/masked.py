@@ -99,7 +99,7 @@ class WeightStats:
         """``mask_iou`` compares the support at the end of epochs ``iou_start``, ``iou_start + k``,
         ``iou_start + 2k``, ... (k = ``iou_every``) with the previous such epoch (null elsewhere)."""
         current = support(self.weights)
-        sparsity = 1.0 - float(current.sum()) / self.total
+        sparsity = 1.0 - float(torch.count_nonzero(current)) / self.total
         iou = None
         if epoch is None or epoch >= self.iou_start and (epoch - self.iou_start) % self.iou_every == 0:
             iou = None if self.prev_support is None else mask_iou(current, self.prev_support)

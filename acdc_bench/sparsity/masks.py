@@ -177,7 +177,7 @@ class MaskSet:
 
     def densities(self) -> list[float]:
         """Fraction of kept weights per layer (one host sync)."""
-        counts = torch.stack([m.sum() for m in self.masks]).tolist()
+        counts = torch.stack([torch.count_nonzero(m) for m in self.masks]).tolist()
         return [c / n for c, n in zip(counts, self.numels, strict=True)]
 
     def checksum(self) -> int:

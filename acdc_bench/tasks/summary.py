@@ -43,7 +43,7 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
         distribution.select_magnitude([layer.weight for layer in layers],
                                       distribution.target(float(cfg.sparsity)), masks)
         described = {"distribution": distribution.describe(), **described}
-    counts = torch.stack([m.sum() for m in masks]).tolist()
+    counts = torch.stack([torch.count_nonzero(m) for m in masks]).tolist()
     densities = [c / layer.numel for c, layer in zip(counts, layers, strict=True)]
     out: dict[str, Any] = {
         "model": cfg.model.name,
