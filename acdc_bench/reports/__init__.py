@@ -373,9 +373,11 @@ def draw(rep: Report, out_dir: Path) -> list[Path]:
                                       "consecutive epochs", out_dir / "mask_iou.png"))
     if "flops" in lay.plots:
         lines = next((k for k in lay.rows if k not in ("sparsity", lay.panel)), None)
-        written.append(plots.plot_flops(rep.entries, lay.metric, lines,
-                                        f"{lay.name}: accuracy vs inference FLOPs",
-                                        out_dir / "acc_vs_flops.png"))
+        title = f"{lay.name}: accuracy vs inference FLOPs" + (
+            f" ({fmt_coord(budget_col, max((e.coords.get(budget_col) for e in rep.entries), key=sort_key))})"
+            if budget_col and rep.entries else "")
+        written.append(plots.plot_flops(rep.entries, lay.metric, lines, title, out_dir / "acc_vs_flops.png",
+                                        budget_col))
     if "decompression" in lay.plots:
         written.append(plots.plot_decompression(rep.entries, f"{lay.name}: zeros during decompression phases",
                                                 out_dir / "decompression.png"))

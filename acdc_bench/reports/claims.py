@@ -30,7 +30,8 @@ def _value(e: Entry, name: str) -> float | None:
 
 
 def _context(e: Entry, drop: set[str]) -> tuple:
-    return tuple(sorted((k, repr(v)) for k, v in e.coords.items() if k not in drop))
+    """The coordinates other than ``drop``, as printable ``(key, value)`` pairs."""
+    return tuple(sorted((k, fmt_coord(k, v)) for k, v in e.coords.items() if k not in drop))
 
 
 def _describe(e: Entry, drop: set[str]) -> str:

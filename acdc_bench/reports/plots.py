@@ -153,11 +153,12 @@ def plot_iou(es: list[Entry], column: str | None, panel: str | None, title: str,
     return plot_curves(es, column, panel, title, path, keys=("mask_iou",))
 
 
-def plot_flops(es: list[Entry], name: str, lines: str | None, title: str, path: Path) -> Path | None:
+def plot_flops(es: list[Entry], name: str, lines: str | None, title: str, path: Path,
+               column: str | None = None) -> Path | None:
     """Accuracy (change from the sweep's best dense run when it has one) vs inference FLOPs
-    (paper 001 Fig. 5)."""
+    (paper 001 Fig. 5), at the longest training budget of the sweep."""
     pts = []
-    for e in es:
+    for e in _longest(es, column):
         flops = [run_value(r, "inference_flops_fraction") for r in e.group.finished]
         flops = [f for f in flops if f is not None]
         mean, std, n = e.stat(name)
@@ -202,7 +203,8 @@ def decompression_phases(rows: list[dict[str, Any]]) -> list[float]:
 def plot_decompression(es: list[Entry], title: str, path: Path) -> Path | None:
     seen: dict[int, Entry] = {id(e.group): e for e in es}
     fig = None
-    for e in seen.values():
+    colors = plt.get_cmap("tab20").colors
+    for k, e in enumerate(seen.values()):
         phases = [decompression_phases(r.rows) for r in e.group.finished]
         phases = [p for p in phases if p]
         if not phases:
@@ -212,7 +214,7 @@ def plot_decompression(es: list[Entry], title: str, path: Path) -> Path | None:
             ax = axes[0][0]
         n = min(len(p) for p in phases)
         ys = [mean_std([p[i] for p in phases])[0] * 100 for i in range(n)]
-        ax.plot(range(n), ys, marker="o", label=_label(e.coords, {"subnet"}))
+        ax.plot(range(n), ys, marker="o", color=colors[k % len(colors)], label=_label(e.coords, {"subnet"}))
     if fig is None:
         return None
     ax.set_xlabel("decompression phase")
