@@ -44,6 +44,7 @@ EPOCHS, STEPS_PER_EPOCH, BATCH, RES = 100, 100, 64, 32
 # Step times are compared at this quantile of their distribution: on a machine shared with
 # other work the low quantiles are the least disturbed (the minimum is too noisy).
 QUANTILE = 0.25
+TARGETS = {"acdc": 1.03, "gmp": 1.03, "rigl": 1.06, "ast_gc": 1.10}  # step time / dense step time
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -217,6 +218,11 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     ratios = bench_steps(args.rounds, args.steps)
     recompute, kth = bench_mask_recompute(args.repeats)
+    checks = [f"{name} {ratio:.3f} <= {TARGETS[name]}: {'met' if ratio <= TARGETS[name] else 'MISSED'}"
+              for name, ratio in ratios.items() if ratio is not None and name in TARGETS]
+    checks.append(f"mask recompute {recompute / kth:.2f}x kthvalue <= 1.5x: "
+                  f"{'met' if recompute <= 1.5 * kth else 'MISSED'}")
+    print("targets: " + "; ".join(checks), flush=True)
     print(json.dumps({"ratios": ratios, "mask_recompute_s": recompute, "kthvalue_s": kth}))
 
 

@@ -40,6 +40,10 @@ def test_masks_are_one_byte_per_weight_views_of_one_buffer():
     ms.masks[3].fill_(False)
     assert int((~ms.flat).sum()) == ms.masks[3].numel()  # the views share the flat buffer
     assert all(m.shape == w.shape for m, w in zip(ms.masks, ms.weights, strict=True))
+    # the per-step products read the same bytes as 0/1 numbers (no second copy of the masks)
+    assert all(f.dtype == torch.uint8 and f.data_ptr() == m.data_ptr() and f.stride() == m.stride()
+               for f, m in zip(ms.factors, ms.masks, strict=True))
+    assert int(ms.factors[3].sum()) == 0 and int(ms.factors[2].sum()) == ms.masks[2].numel()
 
 
 def test_channels_last_weights_get_masks_with_their_strides():

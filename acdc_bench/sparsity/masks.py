@@ -8,7 +8,10 @@ A :class:`MaskSet` keeps one bool per prunable weight (1 byte), all in one flat 
 a view per layer shaped (and strided) like its weight. The per-step work of sparse training
 is two fused multi-tensor products (``torch._foreach_mul_``): gradients after backward and
 weights after the optimizer step, so masked weights stay exactly zero. Neither reads
-anything back to the host, so a training step never waits for the device.
+anything back to the host, so a training step never waits for the device. The products take
+the masks' bytes as ``uint8`` (the same storage, no copy): a float tensor times a ``uint8``
+one runs on the vectorised path, times a ``bool`` one does not (on the CPU 3-4x slower;
+``scripts/bench_overhead.py``).
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ class MaskSet:
         self._storage = torch.ones(padded, dtype=torch.bool, device=device)
         self.flat = self._storage[: self.total]
         self.masks: list[Tensor] = self.views(self.flat)
+        # the same bytes as 0/1 numbers: the factors of the per-step products
+        self.factors: list[Tensor] = [m.view(torch.uint8) for m in self.masks]
         self.version = 0
         self._checksum: tuple[int, int] | None = None
 
@@ -129,13 +134,13 @@ class MaskSet:
     @torch.no_grad()
     def apply_to_weights(self) -> None:
         """Zero the masked weights (one fused multi-tensor product, no host sync)."""
-        torch._foreach_mul_(self.weights, self.masks)
+        torch._foreach_mul_(self.weights, self.factors)
 
     @torch.no_grad()
     def apply_to_grads(self) -> None:
         """Zero the gradients of masked weights, so that neither the step nor the
         momentum buffer moves them."""
-        pairs = [(w.grad, m) for w, m in zip(self.weights, self.masks, strict=True) if w.grad is not None]
+        pairs = [(w.grad, m) for w, m in zip(self.weights, self.factors, strict=True) if w.grad is not None]
         if pairs:
             grads, masks = zip(*pairs, strict=True)
             torch._foreach_mul_(list(grads), list(masks))
@@ -166,7 +171,7 @@ class MaskSet:
         """Zero the optimizer buffers of masked weights: a pruned weight keeps no velocity."""
         if optimizer is None:
             return
-        for w, m in zip(self.weights, self.masks, strict=True):
+        for w, m in zip(self.weights, self.factors, strict=True):
             for buf in self._state_tensors(optimizer, w):
                 buf.mul_(m)
 
