@@ -97,7 +97,7 @@ def test_default_config_is_acdc_at_90_percent_on_fashion_mnist():
     out = run_cli("--cfg", "job", "--resolve")
     cfg = yaml.safe_load(out.stdout)
     assert cfg["dataset"]["name"] == "fashion_mnist" and cfg["method"]["name"] == "acdc"
-    assert cfg["sparsity"] == 0.9 and cfg["distribution"]["name"] == "global" and cfg["epochs"] == 12
+    assert cfg["sparsity"] == 0.9 and cfg["distribution"]["name"] == "global" and cfg["epochs"] == 10
 
 
 def _groups() -> dict[str, list[str]]:
