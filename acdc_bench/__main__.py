@@ -64,6 +64,17 @@ def _one_line(err: BaseException) -> str:
 
 
 GROUPS = ("model", "dataset", "method", "distribution", "logger", "experiment")
+OPTIONAL_GROUPS = ("experiment",)  # null by default; `experiment=null` means none
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def null_groups_removed(argv: list[str]) -> list[str]:
+    """``experiment=null`` (the default) as Hydra understands it: the group is left out."""
+    return [f"~{a.lstrip('+').partition('=')[0]}" if a.lstrip("+").partition("=")[0] in OPTIONAL_GROUPS
+            and a.partition("=")[2] == "null" else a for a in argv]
 
 
 def check_group_choices(argv: list[str]) -> None:
@@ -74,9 +85,13 @@ def check_group_choices(argv: list[str]) -> None:
     """
     for arg in argv:
         key, sep, value = arg.lstrip("+").partition("=")
-        if not sep or key not in GROUPS or value in ("null", ""):
+        if not sep or key not in GROUPS or value == "":
             continue
         options = sorted(p.stem for p in (Path(CONF_DIR) / key).glob("*.yaml"))
+        if value == "null":
+            if key not in OPTIONAL_GROUPS:
+                _fail(f"{key}=null is not allowed: a run needs a {key} config; expected one of {options}")
+            continue
         choices = value
         for prefix in ("choice(", "glob("):
             if choices.startswith(prefix) and choices.endswith(")"):
@@ -85,12 +100,13 @@ def check_group_choices(argv: list[str]) -> None:
             continue
         for choice in (c.strip() for c in choices.split(",")):
             if choice not in options:
-                _fail(f"{key}={choice} is not a {key} config; expected one of {options}")
+                _fail(f"{key}={choice} is not {_article(key)} {key} config; expected one of {options}")
 
 
 def main() -> None:
     register_resolvers()
     check_group_choices(sys.argv[1:])
+    sys.argv[1:] = null_groups_removed(sys.argv[1:])
     from acdc_bench.distributed import env_rank
 
     if env_rank() > 0:

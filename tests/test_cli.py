@@ -145,7 +145,8 @@ def test_imagenet_recipe_values():
 @pytest.mark.parametrize(
     "override,field",
     [("method=nosuch", "method"), ("sparsity=1.5", "sparsity"), ("sparsity=-0.1", "sparsity"),
-     ("epochs=0", "epochs"), ("dataset.batch_size=0", "dataset.batch_size"), ("optim.lr=-1", "optim.lr")],
+     ("epochs=0", "epochs"), ("dataset.batch_size=0", "dataset.batch_size"), ("optim.lr=-1", "optim.lr"),
+     ("method=null", "method=null")],
 )
 def test_bad_input_fails_with_one_line_naming_the_field(tmp_path, override, field):
     out = run_cli("dataset=digits", override, f"hydra.run.dir={tmp_path / 'run'}")
@@ -154,6 +155,16 @@ def test_bad_input_fails_with_one_line_naming_the_field(tmp_path, override, fiel
     assert field in out.stderr.strip().splitlines()[0]
     assert not (tmp_path / "run" / "metrics.jsonl").exists()
     assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_experiment_null_is_the_default_no_experiment():
+    import yaml
+
+    out = run_cli("experiment=null", "--cfg", "job", "--resolve")
+    assert out.returncode == 0, out.stderr
+    assert yaml.safe_load(out.stdout) == yaml.safe_load(run_cli("--cfg", "job", "--resolve").stdout)
+    bad = run_cli("experiment=fig99")
+    assert bad.returncode == 2 and bad.stderr.startswith("acdc-bench: error: experiment=fig99 is not an experiment")
 
 
 def test_multirun_with_basic_launcher(tmp_path):
