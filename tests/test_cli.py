@@ -164,7 +164,8 @@ def test_experiment_null_is_the_default_no_experiment():
     assert out.returncode == 0, out.stderr
     assert yaml.safe_load(out.stdout) == yaml.safe_load(run_cli("--cfg", "job", "--resolve").stdout)
     bad = run_cli("experiment=fig99")
-    assert bad.returncode == 2 and bad.stderr.startswith("acdc-bench: error: experiment=fig99 is not an experiment")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("acdc-bench: error: experiment=fig99 is not an experiment")
 
 
 def test_multirun_with_basic_launcher(tmp_path):
