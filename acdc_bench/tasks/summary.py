@@ -16,6 +16,17 @@ from typing import Any
 from omegaconf import DictConfig
 
 
+def planned_steps_per_epoch(cfg: DictConfig) -> int | None:
+    """Training steps per epoch as the trainer would have them (last partial batch dropped),
+    from the dataset config's sizes (``train_subset``, ``train_images``, ``train_size``);
+    None when the config does not say (the data would have to be read)."""
+    ds = cfg.dataset
+    n = ds.get("train_subset") or ds.get("train_images") or ds.get("train_size")
+    if not n:
+        return None
+    return max(1, int(n) // int(ds.batch_size))
+
+
 def summary(cfg: DictConfig) -> dict[str, Any]:
     import torch
 
@@ -32,8 +43,12 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
     model = method_class(cfg.method.name).prepare_model(cfg, model)  # the model training would build
     epochs = int(cfg.epochs)
     eval_res = int(cfg.dataset.eval_res)
-    method = method_class(cfg.method.name)(cfg, model, epochs, 1, is_main=True, device=torch.device("cpu"),
-                                           eval_res=eval_res)
+    steps_per_epoch = planned_steps_per_epoch(cfg)
+    if steps_per_epoch is None:
+        print(f"[acdc-bench] dataset {cfg.dataset.name} states no training set size: step-based schedules "
+              "are shown for 1 step per epoch", file=sys.stderr, flush=True)
+    method = method_class(cfg.method.name)(cfg, model, epochs, steps_per_epoch or 1, is_main=True,
+                                           device=torch.device("cpu"), eval_res=eval_res)
     layers = prunable_layers(model)
     masks = method.preview_masks()
     described = method.describe()
@@ -50,6 +65,7 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
         "dataset": cfg.dataset.name,
         "method": cfg.method.name,
         "epochs": epochs,
+        "steps_per_epoch": steps_per_epoch,
         "sparsity": float(cfg.sparsity),
         "eval_res": eval_res,
     }
