@@ -369,8 +369,8 @@ def draw(rep: Report, out_dir: Path) -> list[Path]:
                                          f"{lay.name}: per-epoch curves (longest budget)",
                                          out_dir / "curves.png"))
     if "iou" in lay.plots:
-        written.append(plots.plot_iou(rep.entries, budget_col, lay.panel, f"{lay.name}: mask IoU between "
-                                      "consecutive epochs", out_dir / "mask_iou.png"))
+        written.append(plots.plot_iou(rep.entries, budget_col, lay.panel, f"{lay.name}: mask IoU with the "
+                                      "previous sampled epoch", out_dir / "mask_iou.png"))
     if "flops" in lay.plots:
         lines = next((k for k in lay.rows if k not in ("sparsity", lay.panel)), None)
         title = f"{lay.name}: accuracy vs inference FLOPs" + (
