@@ -211,7 +211,7 @@ def bench_mask_recompute(repeats: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--steps", type=int, default=8, help="steps per method per round")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
