@@ -73,8 +73,11 @@ def _article(word: str) -> str:
 
 def null_groups_removed(argv: list[str]) -> list[str]:
     """``experiment=null`` (the default) as Hydra understands it: the group is left out."""
-    return [f"~{a.lstrip('+').partition('=')[0]}" if a.lstrip("+").partition("=")[0] in OPTIONAL_GROUPS
-            and a.partition("=")[2] == "null" else a for a in argv]
+    out = []
+    for arg in argv:
+        key, _, value = arg.lstrip("+").partition("=")
+        out.append(f"~{key}" if key in OPTIONAL_GROUPS and value == "null" else arg)
+    return out
 
 
 def check_group_choices(argv: list[str]) -> None:
