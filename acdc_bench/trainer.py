@@ -464,6 +464,12 @@ class Trainer:
         if self.start_epoch >= self.epochs:
             self._log(f"run already finished ({self.epochs} epochs); rewriting summary.json")
         elif self.dist.is_main:
+            c = self.cfg
+            params = sum(p.numel() for p in self.model.parameters())
+            self._log(f"method={c.method.name} sparsity={c.sparsity} distribution={c.distribution.name} on "
+                      f"{c.dataset.name}, {c.model.name} ({params:,} weights), {self.epochs} epochs of "
+                      f"{self.steps_per_epoch} steps, {self.device.type}, {self.torch_threads} threads, "
+                      f"world size {self.dist.world_size} -> {self.run_dir}")
             print(self._table_header(), flush=True)
         try:
             self._check_masks("the start of training", force=True)
@@ -514,8 +520,16 @@ class Trainer:
         if self.dist.is_main:
             ckpt_io.atomic_write_text(json.dumps(summary, indent=2) + "\n", self.run_dir / "summary.json")
         if self.dist.is_main and not error:
-            top1 = summary["final"].get("val_top1", float("nan"))
-            self._log(f"finished {self.epochs} epochs in {elapsed:.1f}s: val_top1={top1:.4f} -> "
+            final = summary["final"]
+            parts = [f"val_top1={final.get('val_top1', float('nan')):.4f}"]
+            if final.get("sparsity") is not None:
+                parts.append(f"sparsity={final['sparsity']:.4f}")
+            if summary.get("inference_flops_fraction") is not None:
+                parts.append(f"inference FLOPs {summary['inference_flops_fraction']:.3f} of dense")
+            dense = summary.get("dense")  # a method's co-trained dense model (AC/DC)
+            if isinstance(dense, dict) and dense.get("val_top1") is not None:
+                parts.append(f"dense model (epoch {dense.get('epoch')}) val_top1={dense['val_top1']:.4f}")
+            self._log(f"finished {self.epochs} epochs in {elapsed:.1f}s: {', '.join(parts)} -> "
                       f"{self.run_dir / 'summary.json'}")
         return summary
 

@@ -55,6 +55,10 @@ def test_three_epoch_digits_run_of_each_method(tmp_path, name):
         assert dense["checkpoint"] == "checkpoints/dense_final.pt"
         saved = torch.load(tmp_path / "checkpoints" / "dense_final.pt", weights_only=False)
         assert saved["epoch"] == 1 and "fc.weight" in saved["model"]
+        # the console's last line gives both models of the pair
+        last = out.stderr.strip().splitlines()[-1]
+        assert f"val_top1={final['val_top1']:.4f}, sparsity={final['sparsity']:.4f}" in last
+        assert f"dense model (epoch 1) val_top1={dense['val_top1']:.4f}" in last
     if name == "acdcpp":
         assert layers[0]["density"] == 1.0 and layers[-1]["density"] == 1.0  # FLD
     if name == "gmp":
