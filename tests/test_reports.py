@@ -180,7 +180,8 @@ def test_seeds_are_averaged_and_different_configs_never_are(tmp_path):
     # the paper's number for AC/DC 90% at 5x (Table 1, AC/DC++ 5x) beside each of our configs
     lines = [ln for ln in md.splitlines() if "78.49" in ln and "001 Table 1 (AC/DC++ 5x, global)" in ln]
     assert len(lines) == 2
-    assert any("75.00 ± 7.07 (n=2)" in ln and "-3.49" in ln for ln in lines)
+    # mean ± std [95% t interval: 75 ± t(0.975, 1) · 7.07 / sqrt(2)] (seeds)
+    assert any("75.00 ± 7.07 [11.47, 138.53] (n=2)" in ln and "-3.49" in ln for ln in lines)
     assert any("10.00" in ln and "-68.49" in ln for ln in lines)
 
 
@@ -208,33 +209,63 @@ def test_sweep_points_come_from_multirun_yaml(tmp_path):
     assert all(r.config["sparsity"] == 0.9 and r.config["method.name"] == "acdc" for r in missing)
 
 
+# three seeds a config: the claims' verdicts need an interval, which one seed cannot give
+JITTER = (-0.002, 0.0, 0.002)  # ±0.2 points of top-1 between seeds
+
+
+def _seeded_jobs(top1: dict[tuple, float], seeds: int = 3) -> list:
+    return [([f"method={m}", f"sparsity={s}", f"epoch_multiplier={x}", f"seed={k}"], _cfg(m, s, x, k),
+             _done(v + JITTER[k], loss=1 - v - JITTER[k]))
+            for (m, s, x), v in top1.items() for k in range(seeds)]
+
+
+FIG3_TOP1 = {("acdc", 0.8, 1): 0.80, ("acdc", 0.8, 2.5): 0.82, ("gmp", 0.8, 1): 0.76, ("gmp", 0.8, 2.5): 0.78,
+             ("rigl", 0.8, 1): 0.75, ("rigl", 0.8, 2.5): 0.77}
+
+
 def test_claims_checked_on_numbers(tmp_path):
     # acdc best everywhere but gmp beats rigl at 80% (the paper says rigl is slightly better there)
-    top1 = {("acdc", 0.8, 1): 0.80, ("acdc", 0.8, 2.5): 0.82, ("gmp", 0.8, 1): 0.76, ("gmp", 0.8, 2.5): 0.78,
-            ("rigl", 0.8, 1): 0.75, ("rigl", 0.8, 2.5): 0.77}
-    jobs = [([f"method={m}", f"sparsity={s}", f"epoch_multiplier={x}", "seed=0"], _cfg(m, s, x, 0), _done(v))
-            for (m, s, x), v in top1.items()]
-    rep = load_report(_write_sweep(tmp_path / "s", jobs, report=FIG3_LAYOUT))
+    rep = load_report(_write_sweep(tmp_path / "s", _seeded_jobs(FIG3_TOP1), report=FIG3_LAYOUT))
     acdc_best = Claim("", "", "best_among", {"metric": "val_top1", "by": "method.name", "expect": "acdc"})
     best = claims.check(acdc_best, rep.entries, "epoch_multiplier")
-    assert best.verdict == claims.HOLDS and best.detail.startswith("2 of 2")
+    # acdc against each other method in both contexts (80% at 1x, 80% at 2.5x)
+    assert best.verdict == claims.HOLDS and best.detail.startswith("4 of 4 comparisons hold")
+    assert best.seeds == "3"
     rigl = claims.check(PUBLISHED["fig3_methods"].claims[2], rep.entries, "epoch_multiplier")
     assert rigl.verdict == claims.FAILS and "0 of 2" in rigl.detail
+    assert rigl.shown is not None and rigl.shown.diff.estimate == pytest.approx(-1.0)
+    assert rigl.shown.diff.high < 0
     up = claims.check(Claim("", "", "monotone", {"metric": "val_top1", "along": "epoch_multiplier",
                                                  "direction": 1}), rep.entries, "epoch_multiplier")
-    assert up.verdict == claims.HOLDS and up.detail.startswith("3 of 3 steps")
+    assert up.verdict == claims.HOLDS and up.detail.startswith("3 of 3 steps hold")
     gmp_vs_rigl_90 = claims.check(PUBLISHED["fig3_methods"].claims[3], rep.entries, "epoch_multiplier")
     assert gmp_vs_rigl_90.verdict == claims.UNCHECKED
     md = (make_report(rep.sweep_dir, tmp_path / "results") / "table.md").read_text()
-    row = ("| At low sparsity (80%) RigL is slightly better than GMP | 001 Fig. 3 / Sec. 3.3.1 "
-           "| does not hold |")
+    row = "| At low sparsity (80%) RigL is slightly better than GMP | 001 Fig. 3 / Sec. 3.3.1 | fails |"
     assert row in md
+    # the verdict table opens the report: statement, verdict, difference [95% CI], seeds
+    lines = md.splitlines()
+    assert lines[2] == "## Verdicts" and "| statement | verdict | difference [95% CI] | seeds |" in lines[:8]
+    [top] = [ln for ln in lines[:20] if ln.startswith("| At low sparsity (80%) RigL")]
+    assert top.startswith("| At low sparsity (80%) RigL is slightly better than GMP | fails | rigl − gmp at ")
+    assert top.endswith("| 3 |")
+
+
+def test_single_seed_orderings_are_inconclusive(tmp_path):
+    """The same numbers with one seed a config: no interval, so no ordering holds or fails."""
+    rep = load_report(_write_sweep(tmp_path / "s", _seeded_jobs(FIG3_TOP1, seeds=1), report=FIG3_LAYOUT))
+    for claim in PUBLISHED["fig3_methods"].claims:
+        v = claims.check(claim, rep.entries, "epoch_multiplier")
+        assert v.verdict in (claims.INCONCLUSIVE, claims.UNCHECKED), (claim.text, v)
+        assert v.seeds in ("1", "-")
+    md = (make_report(rep.sweep_dir, tmp_path / "results") / "table.md").read_text()
+    assert "(no interval: 1 seed) | 1 |" in md
 
 
 def test_best_budget_compares_by_position_for_scaled_budgets(tmp_path):
     # a twin's budgets 5/9/10 stand for the paper's 50/88/100: best at 9 epochs = the paper's 88
-    jobs = [([f"epochs={e}", "seed=0"], {**_cfg("dense", 0.0, 1, 0), "epochs": e}, _done(v))
-            for e, v in ((5, 0.70), (9, 0.75), (10, 0.74))]
+    jobs = [([f"epochs={e}", f"seed={k}"], {**_cfg("dense", 0.0, 1, k), "epochs": e}, _done(v + JITTER[k]))
+            for e, v in ((5, 0.70), (9, 0.75), (10, 0.74)) for k in range(3)]
     layout = {"name": "mini_fig1", "rows": ["sparsity"], "column": "epochs"}
     rep = load_report(_write_sweep(tmp_path / "s", jobs, report=layout))
     claim = Claim("", "", "best_column", {"metric": "val_top1", "expected": [[{"sparsity": 0.0}, 88]],

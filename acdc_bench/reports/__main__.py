@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acdc_bench.config import ConfigError
+from acdc_bench.errors import ConfigError
 from acdc_bench.reports import make_report
 
 

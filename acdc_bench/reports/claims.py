@@ -1,27 +1,51 @@
-"""Checking the papers' statements against our numbers.
+"""Checking the papers' statements against our numbers, with the seeds' uncertainty.
 
-Each checker compares seed means of table entries within a *context*: entries that agree on
-every coordinate except the one the statement is about (the method, the budget, ...). A
-statement holds when it holds in every context we have numbers for, holds partly when it
-holds in some, and is not checked when no context has the numbers (missing runs).
+Each checker lists the comparisons a statement needs, within *contexts*: entries that agree on
+every coordinate except the one the statement is about (the method, the budget, ...). Every
+comparison is the 95% interval of the difference of two configs' seed means (Welch's t interval,
+``stats.welch_interval``; the seeds of one config are averaged, two configs never are), judged
+against the paper's claim; ``verdicts.judge`` combines them: a statement holds when every
+comparison it needs holds, fails when any fails, and is inconclusive otherwise.
+
+What each statement needs:
+
+- ``pairwise`` (a better than b): a − b in every context (each side's best config when
+  ``best_over`` lets a coordinate vary);
+- ``best_among`` (``expect`` is the best): the expected config against every other in a context;
+- ``monotone`` (a trend): every consecutive step along the coordinate, in the stated direction;
+- ``saturates`` (the last step adds at most ``tolerance``): the last step's gain, per series;
+- ``best_column`` (the best budget is the paper's): that budget against every other, per row;
+- ``spread`` (all within ``tolerance``): every pair of configs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from acdc_bench.reports.published import Claim
-from acdc_bench.reports.tables import Entry, _close, fmt_coord, matches, metric, sort_key
+from acdc_bench.reports.stats import welch_interval
+from acdc_bench.reports.tables import Entry, coord_label, fmt_coord, matches, metric, same_value, sort_key
+from acdc_bench.reports.verdicts import (
+    AT_MOST,
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    ORDER,
+    UNCHECKED,
+    WITHIN,
+    Comparison,
+    Verdict,
+    judge,
+)
 
-HOLDS, PARTLY, FAILS, UNCHECKED = "holds", "partly", "does not hold", "not checked"
+__all__ = ["CHECKS", "FAILS", "HOLDS", "INCONCLUSIVE", "UNCHECKED", "Verdict", "check"]
 
 
-@dataclass
-class Verdict:
-    verdict: str
-    detail: str
+def _sample(e: Entry, name: str) -> list[float]:
+    """The finished seeds' values of ``name`` in the paper's units."""
+    k = metric(name).scale
+    return [v * k for v in e.values.get(name, [])]
 
 
 def _value(e: Entry, name: str) -> float | None:
@@ -34,8 +58,9 @@ def _context(e: Entry, drop: set[str]) -> tuple:
     return tuple(sorted((k, fmt_coord(k, v)) for k, v in e.coords.items() if k not in drop))
 
 
-def _describe(e: Entry, drop: set[str]) -> str:
-    return ", ".join(fmt_coord(k, v) for k, v in sorted(e.coords.items()) if k not in drop and k != "variant")
+def _where(ctx: tuple) -> str:
+    text = ", ".join(f"{coord_label(k)}={v}" for k, v in ctx if k != "variant")
+    return f" at {text}" if text else ""
 
 
 def _select(es: list[Entry], where: dict[str, Any] | None, exclude: list[dict[str, Any]] | None = None):
@@ -43,14 +68,17 @@ def _select(es: list[Entry], where: dict[str, Any] | None, exclude: list[dict[st
     return [e for e in out if not any(matches(e.coords, x) for x in exclude or [])]
 
 
-def _verdict(ok: int, total: int, failures: list[str], what: str) -> Verdict:
-    if total == 0:
-        return Verdict(UNCHECKED, f"no {what} with finished runs")
-    verdict = HOLDS if ok == total else FAILS if ok == 0 else PARTLY
-    detail = f"{ok} of {total} {what}"
-    if failures:
-        detail += "; not in: " + "; ".join(failures[:6]) + (" ..." if len(failures) > 6 else "")
-    return Verdict(verdict, detail)
+def _compare(name: str, a: Entry, b: Entry, label: str, sign: int = 1, kind: str = ORDER,
+             tolerance: float = 0.0) -> Comparison:
+    """``a - b`` of ``name`` with its interval, and the claim about it."""
+    sa, sb = _sample(a, name), _sample(b, name)
+    return Comparison(label, welch_interval(sa, sb), (len(sa), len(sb)), kind, sign, tolerance,
+                      metric(name).fmt)
+
+
+def _better(name: str) -> int:
+    """+1 when higher is better for ``name``, -1 for losses."""
+    return 1 if metric(name).higher_is_better else -1
 
 
 def best_among(es: list[Entry], metric: str, by: str, expect: Any, lower: bool = False,
@@ -59,84 +87,71 @@ def best_among(es: list[Entry], metric: str, by: str, expect: Any, lower: bool =
     for e in _select(es, where):
         if _value(e, metric) is not None:
             contexts.setdefault(_context(e, {by}), []).append(e)
-    ok, total, failures = 0, 0, []
-    for members in contexts.values():
-        if len(members) < 2 or not any(_close(m.coords.get(by), expect) for m in members):
+    out: list[Comparison] = []
+    sign = -1 if lower else 1
+    for ctx, members in contexts.items():
+        mine = [m for m in members if same_value(m.coords.get(by), expect)]
+        if len(members) < 2 or not mine:
             continue
-        total += 1
-        pick = min if lower else max
-        best = pick(members, key=lambda m: _value(m, metric))
-        if _close(best.coords.get(by), expect):
-            ok += 1
-        else:
-            failures.append(f"{_describe(best, {by})} (best: {fmt_coord(by, best.coords.get(by))})")
-    return _verdict(ok, total, failures, "comparisons")
+        star = (min if lower else max)(mine, key=lambda m: _value(m, metric))
+        for other in members:
+            if not same_value(other.coords.get(by), expect):
+                label = f"{fmt_coord(by, expect)} − {fmt_coord(by, other.coords.get(by))}{_where(ctx)}"
+                out.append(_compare(metric, star, other, label, sign))
+    return judge(out, "comparisons")
 
 
 def pairwise(es: list[Entry], metric: str, by: str, a: Any, b: Any, where: dict[str, Any] | None = None,
              best_over: str | None = None, **_: Any) -> Verdict:
     """``a`` better than ``b`` (higher, or lower for losses) in every context."""
-    higher = metric_is_higher(metric)
+    sign = _better(metric)
     drop = {by} | ({best_over} if best_over else set())
-    contexts: dict[tuple, dict[str, list[float]]] = {}
+    contexts: dict[tuple, dict[str, list[Entry]]] = {}
     for e in _select(es, where):
-        v = _value(e, metric)
-        side = "a" if _close(e.coords.get(by), a) else "b" if _close(e.coords.get(by), b) else None
-        if v is None or side is None:
+        side = "a" if same_value(e.coords.get(by), a) else "b" if same_value(e.coords.get(by), b) else None
+        if _value(e, metric) is None or side is None:
             continue
-        contexts.setdefault(_context(e, drop), {"a": [], "b": []})[side].append(v)
-    ok, total, failures = 0, 0, []
+        contexts.setdefault(_context(e, drop), {"a": [], "b": []})[side].append(e)
+    out: list[Comparison] = []
     for ctx, sides in contexts.items():
         if not sides["a"] or not sides["b"]:
             continue
-        va = max(sides["a"]) if higher else min(sides["a"])
-        vb = max(sides["b"]) if higher else min(sides["b"])
-        total += 1
-        if (va > vb) if higher else (va < vb):
-            ok += 1
-        else:
-            where_txt = ", ".join(f"{k}={v}" for k, v in ctx if k != "variant") or "all"
-            failures.append(f"{where_txt} ({va:.3g} vs {vb:.3g})")
-    return _verdict(ok, total, failures, "comparisons")
+        pick = max if sign > 0 else min  # each side's best config (best_over lets one coordinate vary)
+        ea, eb = (pick(sides[s], key=lambda m: _value(m, metric)) for s in ("a", "b"))
+        label = f"{fmt_coord(by, a)} − {fmt_coord(by, b)}{_where(ctx)}"
+        out.append(_compare(metric, ea, eb, label, sign))
+    return judge(out, "comparisons")
 
 
-def _series(es: list[Entry], metric: str, along: str, where, exclude) -> dict[tuple, list[tuple[Any, float]]]:
-    out: dict[tuple, list[tuple[Any, float]]] = {}
+def _series(es: list[Entry], metric: str, along: str, where, exclude) -> dict[tuple, list[Entry]]:
+    out: dict[tuple, list[Entry]] = {}
     for e in _select(es, where, exclude):
-        v = _value(e, metric)
-        if v is not None and along in e.coords:
-            out.setdefault(_context(e, {along}), []).append((e.coords[along], v))
-    return {k: sorted(v, key=lambda p: sort_key(p[0])) for k, v in out.items()}
+        if _value(e, metric) is not None and along in e.coords:
+            out.setdefault(_context(e, {along}), []).append(e)
+    return {k: sorted(v, key=lambda e: sort_key(e.coords[along])) for k, v in out.items()}
+
+
+def _step_label(along: str, e0: Entry, e1: Entry, ctx: tuple) -> str:
+    return f"{fmt_coord(along, e1.coords[along])} − {fmt_coord(along, e0.coords[along])}{_where(ctx)}"
 
 
 def monotone(es: list[Entry], metric: str, along: str, direction: int, where: dict[str, Any] | None = None,
              exclude: list[dict[str, Any]] | None = None, **_: Any) -> Verdict:
-    ok, total, failures = 0, 0, []
+    out: list[Comparison] = []
     for ctx, seq in _series(es, metric, along, where, exclude).items():
-        for (x0, v0), (x1, v1) in zip(seq, seq[1:], strict=False):
-            total += 1
-            if (v1 - v0) * direction > 0:
-                ok += 1
-            else:
-                where_txt = ", ".join(f"{k}={v}" for k, v in ctx if k != "variant")
-                failures.append(f"{where_txt}: {fmt_coord(along, x0)}->{fmt_coord(along, x1)} "
-                                f"({v0:.3g}->{v1:.3g})")
-    return _verdict(ok, total, failures, "steps")
+        for e0, e1 in zip(seq, seq[1:], strict=False):
+            out.append(_compare(metric, e1, e0, _step_label(along, e0, e1, ctx), direction))
+    return judge(out, "steps")
 
 
 def saturates(es: list[Entry], metric: str, along: str, tolerance: float, where: dict[str, Any] | None = None,
               **_: Any) -> Verdict:
-    ok, total, failures = 0, 0, []
+    out: list[Comparison] = []
     for ctx, seq in _series(es, metric, along, where, None).items():
-        if len(seq) < 2:
-            continue
-        total += 1
-        gain = seq[-1][1] - seq[-2][1]
-        if gain <= tolerance:
-            ok += 1
-        else:
-            failures.append(f"{', '.join(f'{k}={v}' for k, v in ctx)}: +{gain:.2f}")
-    return _verdict(ok, total, failures, "series")
+        if len(seq) >= 2:
+            out.append(_compare(metric, seq[-1], seq[-2], _step_label(along, seq[-2], seq[-1], ctx),
+                                kind=AT_MOST, tolerance=tolerance))
+    return judge(out, "series")
 
 
 def best_column(es: list[Entry], metric: str, expected: list, column: str | None = None,
@@ -147,42 +162,44 @@ def best_column(es: list[Entry], metric: str, expected: list, column: str | None
     budgets are scaled) is compared by position when ``budgets`` lists the paper's budgets."""
     if column is None:
         return Verdict(UNCHECKED, "the report has no budget column")
-    higher = metric_is_higher(metric)
-    ok, total, failures = 0, 0, []
+    out: list[Comparison] = []
     for where, want in expected:
-        seq = [(e.coords[column], _value(e, metric)) for e in _select(es, where)]
-        seq = sorted(((x, v) for x, v in seq if v is not None), key=lambda p: sort_key(p[0]))
+        seq = sorted((e for e in _select(es, where) if _value(e, metric) is not None),
+                     key=lambda e: sort_key(e.coords[column]))
         if len(seq) < 2:
             continue
-        best = (max if higher else min)(seq, key=lambda p: p[1])[0]
-        xs = [x for x, _ in seq]
+        xs = [e.coords[column] for e in seq]
         if want == "max":
             target = xs[-1]
-        elif any(_close(want, x) for x in xs):
+        elif any(same_value(want, x) for x in xs):
             target = want
-        elif budgets and len(budgets) == len(xs) and any(_close(want, b) for b in budgets):
-            target = xs[[i for i, b in enumerate(budgets) if _close(want, b)][0]]
+        elif budgets and len(budgets) == len(xs) and any(same_value(want, b) for b in budgets):
+            target = xs[[i for i, b in enumerate(budgets) if same_value(want, b)][0]]
         else:
             continue
-        total += 1
-        label = ", ".join(fmt_coord(k, v) for k, v in where.items())
-        if _close(best, target):
-            ok += 1
-        else:
-            failures.append(f"{label}: best at {fmt_coord(column, best)}, paper {fmt_coord(column, target)}")
-    return _verdict(ok, total, failures, "rows")
+        star = next(e for e in seq if same_value(e.coords[column], target))
+        row = ", ".join(fmt_coord(k, v) for k, v in where.items())
+        for other in seq:
+            if other is not star:
+                label = f"{fmt_coord(column, target)} − {fmt_coord(column, other.coords[column])} ({row})"
+                out.append(_compare(metric, star, other, label, _better(metric)))
+    return judge(out, "comparisons")
 
 
 def spread(es: list[Entry], metric: str, tolerance: float, **_: Any) -> Verdict:
-    vals = [v for v in (_value(e, metric) for e in es) if v is not None]
-    if len(vals) < 2:
+    have = sorted((e for e in es if _value(e, metric) is not None), key=lambda e: -(_value(e, metric) or 0.0))
+    if len(have) < 2:
         return Verdict(UNCHECKED, "fewer than two finished configs")
-    width = max(vals) - min(vals)
-    return Verdict(HOLDS if width <= tolerance else FAILS, f"range {width:.2f} (tolerance {tolerance})")
+    out: list[Comparison] = []
+    for i, hi in enumerate(have):
+        for lo in have[i + 1:]:
+            label = f"{_describe(hi)} − {_describe(lo)}"
+            out.append(_compare(metric, hi, lo, label, kind=WITHIN, tolerance=tolerance))
+    return judge(out, f"pairs within ±{tolerance:g}")
 
 
-def metric_is_higher(name: str) -> bool:
-    return metric(name).higher_is_better
+def _describe(e: Entry) -> str:
+    return ", ".join(fmt_coord(k, v) for k, v in sorted(e.coords.items()) if k != "variant") or "run"
 
 
 CHECKS: dict[str, Callable[..., Verdict]] = {

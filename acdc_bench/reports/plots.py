@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from acdc_bench.reports.published import Published  # noqa: E402
 from acdc_bench.reports.sweep import Group, mean_std  # noqa: E402
-from acdc_bench.reports.tables import Entry, _close, fmt_coord, metric, run_value, sort_key  # noqa: E402
+from acdc_bench.reports.tables import Entry, fmt_coord, metric, run_value, same_value, sort_key  # noqa: E402
 
 CURVE_METRICS = ("val_top1", "train_loss", "val_entropy")
 
@@ -82,9 +82,9 @@ def plot_budget(es: list[Entry], column: str, panel: str | None, names: list[str
                                 marker="o", capsize=3, label=label)
             for cell in published.cells if published is not None else ():
                 if name not in cell.values or (panel and panel in cell.where
-                                               and not _close(cell.where[panel], pv)):
+                                               and not same_value(cell.where[panel], pv)):
                     continue
-                i = next((j for j, x in enumerate(xs) if _close(x, cell.where.get(column))), None)
+                i = next((j for j, x in enumerate(xs) if same_value(x, cell.where.get(column))), None)
                 if i is not None:
                     ax.plot([i], [cell.values[name]], "kx", markersize=9)
             ax.set_xticks(range(len(xs)), [fmt_coord(column, x) for x in xs])

@@ -8,7 +8,8 @@ asked for are recomputed from ``multirun.yaml`` with Hydra's own sweep expansion
 whose job directory was never written (or was deleted) is still known, and reported as missing.
 
 Runs are grouped by their config with the seed removed: the seeds of one config are averaged,
-two configs never are (even when they land in the same table cell).
+two configs never are (even when they land in the same table cell), and one seed never counts
+twice.
 """
 
 from __future__ import annotations
@@ -253,8 +254,29 @@ def group_runs(runs: list[Run]) -> list[Group]:
         first = next(iter(by_config))
         by_config[first].extend(homeless)
         for key, rs in by_config.items():
-            groups.append(Group(key=" ".join(ov) + "|" + key, config=comparable(rs[0].config), runs=rs))
+            for i, layer in enumerate(_one_run_per_seed(rs)):
+                tag = "" if i == 0 else f"|repeat {i}"
+                groups.append(Group(key=" ".join(ov) + "|" + key + tag, config=comparable(layer[0].config),
+                                    runs=layer))
     return groups
+
+
+def _one_run_per_seed(runs: list[Run]) -> list[list[Run]]:
+    """Split runs so that no seed appears twice in one group: a seed run twice (an earlier sweep
+    into the same directory without ``seed=`` in its overrides, then ``SEEDS=N``) is the same
+    draw, not a second sample, and counting it twice would shrink the confidence intervals. The
+    first run of each seed (the sweep's own points come first) stays; repeats form their own
+    groups, which the tables show as separate variants."""
+    layers: list[list[Run]] = []
+    for run in runs:
+        seed = repr(run.seed)
+        for layer in layers:
+            if all(repr(r.seed) != seed for r in layer):
+                layer.append(run)
+                break
+        else:
+            layers.append([run])
+    return layers
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

@@ -11,7 +11,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from acdc_bench.reports.stats import Interval, mean_interval
 from acdc_bench.reports.sweep import Group, Run, mean_std
+from acdc_bench.sparsity import subnets
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
     s = run.summary or {}
     if subnet is not None:
         for sub in s.get("subnets") or []:
-            if _close(sub.get("target_sparsity"), subnet):
+            if same_value(sub.get("target_sparsity"), subnet):
                 v = sub.get(name)
                 return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
         return None
@@ -85,7 +87,8 @@ def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def _close(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Config values equal up to float rounding (0.9 from YAML and 0.9 from a sweep's string)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b or a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -99,18 +102,15 @@ def matches(coords: dict[str, Any], where: dict[str, Any]) -> bool:
         if key not in coords:
             return False
         allowed = want if isinstance(want, list) else [want]
-        if not any(_close(coords[key], w) for w in allowed):
+        if not any(same_value(coords[key], w) for w in allowed):
             return False
     return True
 
 
 def subnet_targets(config: dict[str, Any]) -> list[float]:
-    """An AST run's sub-net target sparsities, from its config (also known for missing runs)."""
-    targets = config.get("method.subnet_sparsities")
-    nm = config.get("method.subnet_nm")
-    if nm:  # "n:m" with n nonzeros in every m
-        return [1.0 - int(str(p).split(":")[0]) / int(str(p).split(":")[1]) for p in nm]
-    return [float(t) for t in targets] if targets else []
+    """An AST run's sub-net target sparsities, from its flattened config (also known for missing
+    runs); parsed by ``acdc_bench.sparsity.subnets``, as the method itself parses them."""
+    return subnets.subnet_targets(config.get("method.subnet_sparsities"), config.get("method.subnet_nm"))
 
 
 def derived_coordinates(config: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +141,11 @@ class Entry:
         m, s = mean_std(vals)
         k = metric(name).scale
         return m * k, s * k, len(vals)
+
+    def interval(self, name: str) -> Interval:
+        """The seeds' mean in the paper's units with its 95% t interval (``stats.mean_interval``)."""
+        k = metric(name).scale
+        return mean_interval([v * k for v in self.values.get(name, [])])
 
     def missing_note(self) -> str:
         bad = self.group.not_finished

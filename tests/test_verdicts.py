@@ -1,0 +1,191 @@
+"""Verdicts with uncertainty: the intervals on hand-made numbers, the verdict of one comparison and
+of a statement, seed aggregation (never across configs, never one seed twice), and ``SEEDS=N``.
+
+Student-t quantiles below are the printed tables' (t(0.975, 2) = 4.303, t(0.975, 4) = 2.776).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+
+import pytest
+from conftest import ROOT
+from test_reports import FIG3_LAYOUT, _cfg, _done, _write_sweep
+
+from acdc_bench.reports import claims, load_report
+from acdc_bench.reports.published import Claim
+from acdc_bench.reports.stats import Interval, mean_interval, t_quantile, welch_interval
+from acdc_bench.reports.verdicts import (
+    AT_MOST,
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    UNCHECKED,
+    WITHIN,
+    Comparison,
+    combine,
+    judge,
+)
+
+
+# ----------------------------------------------------------------------------- intervals
+def test_t_quantiles_match_the_printed_table():
+    assert t_quantile(1) == pytest.approx(12.706, abs=1e-3)
+    assert t_quantile(2) == pytest.approx(4.303, abs=1e-3)
+    assert t_quantile(4) == pytest.approx(2.776, abs=1e-3)
+    assert t_quantile(1e9) == pytest.approx(1.960, abs=1e-3)
+
+
+def test_mean_interval_by_hand():
+    ci = mean_interval([1.0, 2.0, 3.0])  # mean 2, s 1: 2 ± 4.303 / sqrt(3)
+    assert ci.estimate == 2.0
+    assert (ci.low, ci.high) == (pytest.approx(2 - 4.303 / math.sqrt(3), abs=1e-3),
+                                 pytest.approx(2 + 4.303 / math.sqrt(3), abs=1e-3))
+    one = mean_interval([0.7])  # one seed: the value, no interval
+    assert one.estimate == 0.7 and (one.low, one.high) == (-math.inf, math.inf) and not one.bounded
+    assert math.isnan(mean_interval([]).estimate)
+    same = mean_interval([0.5, 0.5, 0.5])  # no spread: the degenerate interval
+    assert (same.low, same.high) == (0.5, 0.5)
+
+
+def test_welch_interval_by_hand():
+    # a: mean 12, var 4 (n 3); b: mean 2, var 2 (n 2): se² = 4/3 + 2/2 = 7/3,
+    # df = (7/3)² / ((4/3)²/2 + 1²/1) = 49/17, t(0.975, 49/17) = 3.2572
+    d = welch_interval([10.0, 12.0, 14.0], [1.0, 3.0])
+    half = 3.2572 * math.sqrt(7 / 3)
+    assert d.estimate == 10.0
+    assert (d.low, d.high) == (pytest.approx(10 - half, abs=1e-3), pytest.approx(10 + half, abs=1e-3))
+    # equal samples: a tie, df 4
+    tie = welch_interval([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert tie.estimate == 0.0 and tie.high == pytest.approx(2.776 * math.sqrt(2 / 3), abs=1e-3)
+    assert tie.low == -tie.high
+
+
+def test_welch_with_one_seed_or_no_spread():
+    one = welch_interval([91.0], [10.0, 11.0, 12.0])  # 80 points apart, but one seed on a side
+    assert one.estimate == 80.0 and not one.bounded
+    assert welch_interval([1.0, 1.0], [0.0, 0.0]) == Interval(1.0, 1.0, 1.0)
+    assert welch_interval([1.0, 1.0], [1.0, 1.0]) == Interval(0.0, 0.0, 0.0)
+    assert math.isnan(welch_interval([], [1.0]).estimate)
+
+
+# ----------------------------------------------------------------------------- verdicts
+def _cmp(low: float, high: float, sign: int = 1, kind: str = "order", tol: float = 0.0,
+         seeds: tuple[int, int] = (3, 3)) -> Comparison:
+    return Comparison("a − b", Interval((low + high) / 2, low, high), seeds, kind, sign, tol)
+
+
+def test_an_ordering_holds_fails_or_is_inconclusive():
+    assert _cmp(0.5, 1.5).verdict == HOLDS
+    assert _cmp(-1.5, -0.5).verdict == FAILS
+    assert _cmp(-0.5, 1.0).verdict == INCONCLUSIVE
+    assert _cmp(0.0, 1.0).verdict == INCONCLUSIVE  # zero on the edge: not excluded
+    assert _cmp(0.0, 0.0).verdict == INCONCLUSIVE  # a tie without spread
+    assert _cmp(-1.5, -0.5, sign=-1).verdict == HOLDS  # "lower is better": a − b < 0 claimed
+    assert _cmp(0.5, 1.5, sign=-1).verdict == FAILS
+    one_seed = Comparison("a − b", welch_interval([99.0], [1.0, 2.0]), (1, 2))
+    assert one_seed.verdict == INCONCLUSIVE and "no interval: 1 seed" in one_seed.text()
+
+
+def test_bounds_stated_by_the_paper():
+    assert _cmp(-0.1, 0.2, kind=AT_MOST, tol=0.2).verdict == HOLDS  # "adds at most 0.2"
+    assert _cmp(0.3, 0.9, kind=AT_MOST, tol=0.2).verdict == FAILS
+    assert _cmp(0.1, 0.9, kind=AT_MOST, tol=0.2).verdict == INCONCLUSIVE
+    assert _cmp(-0.5, 0.7, kind=WITHIN, tol=0.75).verdict == HOLDS  # "all within 0.75"
+    assert _cmp(0.8, 1.2, kind=WITHIN, tol=0.75).verdict == FAILS
+    assert _cmp(-1.2, -0.8, kind=WITHIN, tol=0.75).verdict == FAILS
+    assert _cmp(0.5, 1.2, kind=WITHIN, tol=0.75).verdict == INCONCLUSIVE
+
+
+def test_a_statement_combines_its_comparisons():
+    assert combine([]) == UNCHECKED
+    assert combine([HOLDS, HOLDS]) == HOLDS
+    assert combine([HOLDS, INCONCLUSIVE]) == INCONCLUSIVE
+    assert combine([HOLDS, INCONCLUSIVE, FAILS]) == FAILS  # universal statements: one failure suffices
+    weak, strong = _cmp(0.1, 2.0), _cmp(3.0, 4.0)
+    v = judge([strong, weak], "steps")
+    assert v.verdict == HOLDS and v.detail == "2 of 2 steps hold" and v.shown is weak  # the weakest shown
+    v = judge([strong, _cmp(-1.0, 1.0), _cmp(-3.0, -2.0, seeds=(2, 5))], "steps")
+    assert v.verdict == FAILS and v.shown is not None and v.shown.diff.high == -2.0
+    assert v.detail.startswith("1 of 3 steps hold; fails: a − b: -2.50 [-3.00, -2.00]; inconclusive: ")
+    assert v.seeds == "2-5"
+    assert judge([], "steps").verdict == UNCHECKED and judge([], "steps").difference == "-"
+
+
+# ----------------------------------------------------------------------------- seeds and configs
+def test_seeds_of_one_config_are_averaged_different_configs_never(tmp_path):
+    """Two learning rates land in one table cell (acdc, 80%, 1x): each stays its own config, with
+    its own two seeds, in the entries and in every comparison a verdict rests on."""
+    jobs = []
+    for lr, base in ((0.5, 0.80), (0.1, 0.60)):
+        for k, jitter in enumerate((-0.001, 0.001)):
+            jobs.append((["method=acdc", f"optim.lr={lr}", f"seed={k}"], _cfg("acdc", 0.8, 1, k, lr=lr),
+                         _done(base + jitter)))
+    for k, jitter in enumerate((-0.001, 0.001)):
+        jobs.append((["method=gmp", f"seed={k}"], _cfg("gmp", 0.8, 1, k), _done(0.70 + jitter)))
+    rep = load_report(_write_sweep(tmp_path / "s", jobs, report=FIG3_LAYOUT))
+    acdc = {e.coords["optim.lr"]: e for e in rep.entries if e.coords["method.name"] == "acdc"}
+    assert acdc[0.5].stat("val_top1")[::2] == (pytest.approx(80.0), 2)
+    assert acdc[0.1].stat("val_top1")[::2] == (pytest.approx(60.0), 2)
+    claim = Claim("", "", "pairwise", {"metric": "val_top1", "by": "method.name", "a": "acdc", "b": "gmp"})
+    v = claims.check(claim, rep.entries, "epoch_multiplier")
+    # gmp ran with lr 0.5 only: the lr-0.5 acdc config is its one comparison, seeds 2 and 2
+    [c] = v.comparisons
+    assert c.seeds == (2, 2) and c.diff.estimate == pytest.approx(10.0) and "lr=0.5" in c.label
+    assert v.verdict == HOLDS and v.seeds == "2"
+
+
+def test_a_seed_run_twice_is_not_a_second_sample(tmp_path):
+    """A sweep first run with its one default seed (no ``seed=`` override), then with ``SEEDS=2``
+    into the same directory: seed 0 is on disk twice and must not count as two seeds."""
+    jobs = [(["method=gmp"], _cfg("gmp", 0.8, 1, 0), _done(0.70)),  # the earlier sweep's job
+            (["method=gmp", "seed=0"], _cfg("gmp", 0.8, 1, 0), _done(0.70)),
+            (["method=gmp", "seed=1"], _cfg("gmp", 0.8, 1, 1), _done(0.72))]
+    rep = load_report(_write_sweep(tmp_path / "s", jobs, report=FIG3_LAYOUT))
+    counts = sorted(e.stat("val_top1")[2] for e in rep.entries)
+    assert counts == [1, 2]
+    for e in rep.entries:
+        seeds = [r.seed for r in e.group.finished]
+        assert len(seeds) == len(set(seeds))
+
+
+# ----------------------------------------------------------------------------- SEEDS=N in the Makefile
+def _make_overrides(*args: str) -> list[str]:
+    """The overrides ``make -n`` would pass to ``acdc-bench -m`` (printed, nothing run)."""
+    out = subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    cmd = out.replace("\\\n", " ")
+    start = cmd.index("acdc-bench -m") + len("acdc-bench -m")
+    return cmd[start:cmd.index(";", start)].split()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_seeds_2_runs_two_seeds_of_every_twin_config():
+    from hydra import compose, initialize_config_dir
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from acdc_bench.config import register_resolvers, validate
+
+    overrides = _make_overrides("fig3", "SCALE=cpu", "SEEDS=2")
+    assert "experiment=fig3_methods_cpu" in overrides and "seed=0,1" in overrides
+    assert "seed=0,1" not in " ".join(_make_overrides("fig3", "SCALE=cpu"))  # unset: the config's seeds
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        fixed = [str(o.input_line) for o in OverridesParser.create().parse_overrides(overrides)
+                 if not o.is_sweep_override()]
+        head = compose("config", overrides=fixed, return_hydra_config=True)
+        params = OmegaConf.to_container(head.hydra.sweeper.params) or {}
+        args = [f"{k}={v}" for k, v in params.items()] + overrides  # the command line wins, as in Hydra
+        points = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(args), None)[0]
+        by_config: dict[tuple, list[str]] = {}
+        for point in points:
+            rest = tuple(sorted(o for o in point if not o.startswith("seed=")))
+            by_config.setdefault(rest, []).extend(o for o in point if o.startswith("seed="))
+        assert len(by_config) > 1 and all(sorted(s) == ["seed=0", "seed=1"] for s in by_config.values())
+        for point in points[:2]:  # compose (no training): each seed's config is valid
+            cfg = compose("config", overrides=list(point))
+            validate(cfg)
+            assert cfg.seed in (0, 1) and cfg.report.name == "fig3_methods_cpu"
