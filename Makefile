@@ -31,11 +31,16 @@ clean:
 #   SWEEP_ARGS=...  more overrides, e.g. SWEEP_ARGS="dataset.ffcv_train=/data/train.beton dataset.ffcv_val=..."
 #   CPU_THREADS=1   torch threads of a SCALE=cpu run: on a shared 2-core machine two OpenMP threads per
 #                   process stall each other (a digits epoch: 1.5 s with one thread, 25-50 s with two)
+#   SEEDS=N         run seeds 0..N-1 of every config (adds seed=0,...,N-1 to the sweep; the command line
+#                   wins over the experiment's own seed list). Unset: the experiment's own seeds (one for
+#                   the twins). The report averages each config's seeds and gives every verdict a 95% interval.
 # `make report-fig3` only rewrites the report from what is on disk.
 SCALE ?=
 LAUNCHER ?=
 SWEEP_ARGS ?=
 CPU_THREADS ?= 1
+SEEDS ?=
+seed_sweep = $(if $(SEEDS),seed=$(shell seq -s, 0 $$(($(SEEDS) - 1))))
 EXP_fig1 := fig1_undertraining
 EXP_fig2 := fig2_celeba
 EXP_fig3 := fig3_methods
@@ -60,7 +65,7 @@ report_cmd = $(VENV)/bin/acdc-bench task=report sweep_dir=multirun/$(call experi
 $(PAPER_TARGETS): setup
 	$(if $(filter cpu,$(SCALE)),OMP_NUM_THREADS=$(CPU_THREADS)) $(VENV)/bin/acdc-bench -m \
 		experiment=$(call experiment,$@) $(if $(LAUNCHER),hydra/launcher=$(LAUNCHER)) \
-		$(SWEEP_ARGS); status=$$?; $(call report_cmd,$@) && exit $$status
+		$(seed_sweep) $(SWEEP_ARGS); status=$$?; $(call report_cmd,$@) && exit $$status
 
 $(addprefix report-,$(PAPER_TARGETS)): setup
 	$(call report_cmd,$(patsubst report-%,%,$@))
