@@ -13,12 +13,12 @@ from hydra import compose, initialize_config_dir
 
 from acdc_bench.config import ConfigError, register_resolvers
 from acdc_bench.models import create_model
-from acdc_bench.sparsity.distributions import grouped
 from acdc_bench.sparsity.gradient_correction import GradientCorrection
 from acdc_bench.sparsity.methods import method_class
-from acdc_bench.sparsity.methods.ast import Plan
+from acdc_bench.sparsity.methods.ast.plan import Plan
+from acdc_bench.sparsity.nm import grouped
 from acdc_bench.sparsity.switchable_bn import SwitchableBatchNorm
-from acdc_bench.trainer import param_groups
+from acdc_bench.trainer import param_groups, train_step
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "method=ast"]
@@ -60,17 +60,16 @@ class Run:
         return torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
 
     def step(self, on_forward=None) -> None:
-        s, m = self.step_index, self.method
+        s = self.step_index
         x, y = self.batch(s)
-        m.before_forward(s)
-        if on_forward is not None:
-            on_forward(s)
-        loss = F.cross_entropy(self.model(x), y)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        m.after_backward(s)
-        self.optimizer.step()
-        m.after_optimizer_step(s)
+
+        def forward(inputs: torch.Tensor) -> torch.Tensor:  # on_forward sees what the forward sees
+            if on_forward is not None:
+                on_forward(s)
+            return self.model(inputs)
+
+        train_step(forward, x, y, step=s, optimizer=self.optimizer, method=self.method,
+                   loss_fn=lambda logits, labels: (F.cross_entropy(logits, labels),) * 2)
         self.step_index += 1
 
     def steps(self, n: int, on_forward=None) -> None:
