@@ -6,12 +6,19 @@ leaves at least one complete checkpoint. A checkpoint is an ordinary ``torch.sav
 followed by a one-line trailer with the SHA-256 of its bytes (``torch.load`` reads it as
 it is); loading verifies the trailer, so a truncated file or a flipped bit is reported
 by name, and the previous checkpoint is used instead, never a traceback.
+
+Checkpoints are data, not code: every file is read with ``torch.load(weights_only=True)``,
+which rebuilds tensors and plain Python types only. Run folders are shared on clusters and
+passed around with results; a pickle that would import or call anything else (run a shell
+command, say) is refused by name before it runs (:class:`UnsafeCheckpoint`), and the run
+does not fall back to another checkpoint or start over.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import re
 import tempfile
 from collections.abc import Callable
@@ -20,7 +27,7 @@ from typing import Any
 
 import torch
 
-from acdc_bench.config import ReportedError
+from acdc_bench.errors import ReportedError
 
 LAST, PREV = "last.pt", "prev.pt"
 _MAGIC = b"\nACDC-CKPT sha256 "
@@ -31,6 +38,11 @@ REQUIRED_KEYS = ("epoch", "model", "optimizer", "method", "history", "rng", "con
 
 class CheckpointError(ReportedError):
     """No checkpoint of a run directory can be read: the run refuses to start over silently."""
+
+
+class UnsafeCheckpoint(CheckpointError):
+    """A checkpoint with a valid trailer whose unpickling needs more than data (tensors and
+    plain types): written by other code or tampered with. Refused outright, in one line."""
 
 
 class CorruptCheckpoint(Exception):
@@ -140,13 +152,40 @@ def verify(path: str | Path) -> None:
         raise CorruptCheckpoint("checksum mismatch (the file was modified or damaged after writing)")
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """A verified checkpoint's contents (on the CPU); :class:`CorruptCheckpoint` if unusable."""
+_UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def read(path: str | Path) -> Any:
+    """A verified file of :func:`atomic_save` or :func:`save_rotating`, loaded as data (on the
+    CPU): every loader of checkpoints and artefacts (co-trained dense models, sub-nets)
+    goes through here. :class:`CorruptCheckpoint` if damaged; :class:`UnsafeCheckpoint` if
+    it needs anything but tensors and plain types."""
     verify(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if not str(err).startswith("Weights only load failed"):
+            raise CorruptCheckpoint(f"not loadable (UnpicklingError: {_first_line(err)})") from None
+        found = _UNSAFE_GLOBAL.search(str(err))
+        needs = f"the Python object {found.group(1)}" if found else "more than tensors and plain types"
+        raise UnsafeCheckpoint(
+            f"refusing to load {path}: it is not data (unpickling it needs {needs}; acdc-bench "
+            "checkpoints hold tensors and plain types only and load with torch.load(weights_only=True)); "
+            "it was written by other code or modified after writing: move it aside, or rerun with "
+            "another hydra.run.dir"
+        ) from None
     except Exception as err:  # verified bytes that still do not unpickle: written by other code
-        raise CorruptCheckpoint(f"not loadable ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+        raise CorruptCheckpoint(f"not loadable ({type(err).__name__}: {_first_line(err)})") from None
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).splitlines()[0] if str(err) else ""
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """A verified training checkpoint's contents (on the CPU): :func:`read`, then the keys a
+    resume needs; :class:`CorruptCheckpoint` if unusable."""
+    state = read(path)
     missing = [k for k in REQUIRED_KEYS if not isinstance(state, dict) or k not in state]
     if missing:
         raise CorruptCheckpoint(f"not a training checkpoint (missing {missing})")
@@ -159,7 +198,8 @@ def load_latest(
     """The newest readable checkpoint in ``folder`` (``last.pt``, else ``prev.pt``), its path
     and the unusable files newer than it; None when there is no checkpoint at all. Unusable
     files are reported through ``log``; if checkpoints exist but none can be read,
-    :class:`CheckpointError` refuses to start the run over."""
+    :class:`CheckpointError` refuses to start the run over. An :class:`UnsafeCheckpoint`
+    stops the search: a tampered run directory is reported, not worked around."""
     folder = Path(folder)
     candidates = [folder / name for name in (LAST, PREV) if (folder / name).exists()]
     problems, bad = [], []

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from acdc_bench import validation as V
 from acdc_bench.metrics import prediction_entropy, smoothed_cross_entropy, topk_correct
 
 
@@ -73,12 +74,7 @@ OBJECTIVES = ("classification", "multilabel")
 
 
 def build_objective(cfg: Any) -> Classification | MultiLabel:
-    """The dataset's objective (``dataset.objective``, default single-label classification)."""
-    kind = cfg.dataset.get("objective", "classification")
-    if kind == "multilabel":
+    """The dataset's objective (``dataset.objective``, set by every dataset config)."""
+    if V.choice(cfg, "dataset.objective", OBJECTIVES) == "multilabel":
         return MultiLabel()
-    if kind != "classification":
-        from acdc_bench.config import ConfigError
-
-        raise ConfigError("dataset.objective", kind, f"one of {list(OBJECTIVES)}")
-    return Classification(float(cfg.optim.label_smoothing))
+    return Classification(float(V.number(cfg, "optim.label_smoothing", 0, 1)))

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, read_jsonl, run_cli
+from conftest import ROOT, kill_after_rows, read_jsonl, run_cli
 
 ROW_KEYS = {"epoch", "lr", "train_res", "train_loss", "val_top1", "val_top5", "val_loss", "val_entropy",
             "epoch_time_s"}
@@ -49,25 +46,11 @@ def test_digits_learns(tmp_path):
     assert summary["final"]["val_top1"] > 0.9
 
 
-def _kill_after_rows(args: list[str], metrics: Path, rows: int) -> None:
-    """Start a run and SIGKILL it once ``metrics`` has at least ``rows`` rows."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "acdc_bench", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if metrics.exists() and len(read_jsonl(metrics)) >= rows:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-
-
 def test_rerun_continues_from_checkpoint_and_matches_uninterrupted(tmp_path):
     full, part = tmp_path / "full", tmp_path / "part"
     args = [*TINY, "epochs=8"]
     assert run_cli(*args, f"hydra.run.dir={full}").returncode == 0
-    _kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 2)
+    kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 2)
     done = read_jsonl(part / "metrics.jsonl")
     assert 2 <= len(done) < 8, "the kill should land mid-run"
     out = run_cli(*args, f"hydra.run.dir={part}")
