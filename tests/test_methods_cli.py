@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import torch
-from conftest import ROOT, read_jsonl, run_cli
+from conftest import kill_after_rows, read_jsonl, run_cli
 
 TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=3"]
 # Phases of one epoch so that 3 epochs hold compression, decompression, compression.
@@ -108,19 +103,6 @@ def test_a_schedule_that_does_not_fit_is_a_one_line_error_naming_the_field(tmp_p
     assert not (tmp_path / "run" / "metrics.jsonl").exists()
 
 
-def _kill_after_rows(args: list[str], metrics, rows: int) -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "acdc_bench", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if metrics.exists() and len(read_jsonl(metrics)) >= rows:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-
-
 def test_acdc_resumed_run_matches_an_uninterrupted_one(tmp_path):
     # dense 0, sparse 1, dense 2 (its model is dense_final.pt), sparse 3
     args = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=4", "method=acdc",
@@ -128,7 +110,7 @@ def test_acdc_resumed_run_matches_an_uninterrupted_one(tmp_path):
             "method.final_compression_epochs=1"]
     full, part = tmp_path / "full", tmp_path / "part"
     assert run_cli(*args, f"hydra.run.dir={full}").returncode == 0
-    _kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 1)
+    kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 1)
     assert 1 <= len(read_jsonl(part / "metrics.jsonl")) < 4, "the kill should land mid-run"
     out = run_cli(*args, f"hydra.run.dir={part}")
     assert out.returncode == 0, out.stderr
@@ -136,3 +118,25 @@ def test_acdc_resumed_run_matches_an_uninterrupted_one(tmp_path):
     assert strip(read_jsonl(full / "metrics.jsonl")) == strip(read_jsonl(part / "metrics.jsonl"))
     a, b = (json.loads((d / "summary.json").read_text()) for d in (full, part))
     assert a["dense"] == b["dense"] and a["layers"] == b["layers"]
+
+
+def _plan(epochs: int, warmup: int, phase: int, final_dense: int, final_sparse: int) -> list[tuple]:
+    out = [("warmup", 0, warmup)] if warmup else []
+    middle = epochs - warmup - final_dense - final_sparse
+    for k, start in enumerate(range(warmup, warmup + middle, phase)):
+        out.append(("compression" if k % 2 == 0 else "decompression", start, start + phase))
+    end = warmup + middle
+    return out + [("decompression", end, end + final_dense), ("compression", end + final_dense, epochs)]
+
+
+@pytest.mark.parametrize("args,epochs,plan", [
+    (["dataset=imagenet"], 100, (10, 5, 10, 15)),  # the authors' ImageNet config
+    (["dataset=cifar100"], 200, (10, 20, 20, 30)),  # the authors' CIFAR-100 config
+    ([], 10, (1, 1, 2, 2)),  # the default run (make run): Fashion-MNIST's short plan
+])
+def test_summary_prints_the_dataset_recipes_acdc_plan_without_method_overrides(args, epochs, plan):
+    out = run_cli("task=summary", *args)
+    assert out.returncode == 0, out.stderr
+    s = json.loads(out.stdout)
+    assert s["epochs"] == epochs
+    assert [(p["stage"], p["start"], p["end"]) for p in s["phases"]] == _plan(epochs, *plan)

@@ -9,12 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
 
 from acdc_bench.config import ConfigError, register_resolvers
 from acdc_bench.models import create_model
 from acdc_bench.sparsity.methods import method_class
 from acdc_bench.sparsity.methods.acdc import acdc_phases
-from acdc_bench.sparsity.methods.rigl import drop_fraction
+from acdc_bench.sparsity.ramps import drop_fraction
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["dataset=digits", "model=resnet20", "model.width=0.25"]
@@ -274,3 +275,55 @@ def test_method_state_round_trips_through_state_dict():
     assert torch.equal(fresh.masks.flat, m.masks.flat) and fresh.mask_checksum() == m.mask_checksum()
     assert fresh.active and fresh.mask_version == m.mask_version
     assert torch.equal(fresh.stats.prev_support, m.stats.prev_support)
+
+
+# ---------------------------------------------------------------------- settings and artefacts
+@pytest.mark.parametrize("method,field", [
+    ("acdc", "phase_epochs"), ("acdc", "decompression_sparsity"), ("acdc", "momentum_reset"),
+    ("acdc", "mask_iou_every"), ("gmp", "end_fraction"), ("gmp", "start_epoch"), ("rigl", "alpha"),
+    ("rigl", "update_interval"), ("dense", "mask_iou_start"),
+])
+def test_settings_have_no_defaults_in_code(method, field):
+    """Defaults live in conf/method/*.yaml only: a field missing from the config is an error
+    naming it, not a silent default."""
+    cfg = compose_cfg(*TINY, f"method={method}", "epochs=100")
+    with open_dict(cfg.method):
+        del cfg.method[field]
+    with pytest.raises(ConfigError) as err:
+        method_class(method).check_config(cfg, 100)
+    assert err.value.field == f"method.{field}"
+
+
+@pytest.mark.parametrize("method", ["acdc", "gmp", "rigl", "dense"])
+def test_check_config_and_the_method_read_the_same_settings(method):
+    cfg, _, m = build(f"method={method}", "epochs=100")
+    assert m.settings == type(m.settings).read(cfg, 100)
+    if method == "rigl":
+        assert m.settings.alpha == 0.3 and m.alpha == 0.3  # conf/method/rigl.yaml
+
+
+def test_acdc_hands_its_dense_model_to_the_trainer_and_names_it_in_the_last_line():
+    cfg, model, m = build("method=acdc", "epochs=3", "method.warmup_epochs=0", "method.phase_epochs=1",
+                          "method.final_decompression_epochs=1", "method.final_compression_epochs=1")
+    m.on_train_start(torch.optim.SGD(model.parameters(), lr=0.1))
+    evaluate = lambda: {"val_top1": 0.87881}  # noqa: E731
+    m.on_epoch_start(0)
+    m.on_epoch_end(0, evaluate)
+    assert m.take_artefacts() == {}
+    m.on_epoch_start(1)  # the final decompression phase: its end is the dense model
+    m.on_epoch_end(1, evaluate)
+    artefacts = m.take_artefacts()
+    assert list(artefacts) == ["checkpoints/dense_final.pt"] and m.take_artefacts() == {}
+    saved = artefacts["checkpoints/dense_final.pt"]
+    assert saved["epoch"] == 1 and saved["metrics"] == m.dense_result
+    assert m.dense_result == {"epoch": 1, "val_top1": 0.87881, "sparsity": m.dense_result["sparsity"],
+                              "checkpoint": "checkpoints/dense_final.pt"}
+    state = model.state_dict()
+    assert saved["model"].keys() == state.keys()
+    assert all(torch.equal(saved["model"][k], state[k]) for k in state)
+    with torch.no_grad():
+        model.fc.weight.add_(1.0)  # training goes on; the handed-over copy keeps the weights of epoch 1
+    assert not torch.equal(saved["model"]["fc.weight"], model.fc.weight)
+    summary = {"dense": m.on_train_end()["dense"]}
+    assert m.summary_line(summary) == "dense model (epoch 1) val_top1=0.8788"
+    assert m.summary_line({"dense": None}) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import timm
@@ -15,9 +16,13 @@ from acdc_bench.sparsity import scores
 from acdc_bench.sparsity.distributions import build_distribution, erk_densities, grouped, kth_smallest
 from acdc_bench.sparsity.masks import MaskSet, prunable_layers
 
+CONF = Path(__file__).resolve().parent.parent / "conf" / "distribution"
+
 
 def cfg(name: str, **fields) -> OmegaConf:
-    return OmegaConf.create({"distribution": {"name": name, **fields}})
+    """``distribution=<name>`` as shipped (its defaults live in the YAML only), with ``fields`` set."""
+    shipped = OmegaConf.to_container(OmegaConf.load(CONF / f"{name}.yaml"))
+    return OmegaConf.create({"distribution": {**shipped, **fields}})
 
 
 def tiny_layers():

@@ -136,3 +136,47 @@ def test_flops_count_conv_and_linear_multiply_adds_at_the_resolution():
     assert dense == 2 * sum(macs)
     assert fraction == pytest.approx((0.5 * macs[0] + macs[1]) / sum(macs))
     assert model.training  # restored after the counting pass
+
+
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    """The float32 bit patterns (so -0.0 and 0.0 differ)."""
+    return t.detach().contiguous().view(torch.int32)
+
+
+SGD_SETTINGS = [(0.9, False, 5e-4), (0.9, True, 1e-3), (0.0, False, 1e-3), (0.9, False, 0.0)]
+
+
+@pytest.mark.parametrize("momentum,nesterov,weight_decay", SGD_SETTINGS)
+def test_one_gradient_pass_keeps_pruned_weights_and_momentum_zero_bit_for_bit(momentum, nesterov,
+                                                                               weight_decay):
+    """The per-step mask pass is the gradients' only: once a mask change zeroes the masked weights
+    and their momentum, SGD leaves them exactly zero, and the weights are bit-identical to the old
+    two-pass step (gradients, then ``w *= mask`` after the optimizer step); acdc_bench.sparsity.masks."""
+    runs = {}
+    for passes in (1, 2):
+        model = tiny()
+        ms = MaskSet(prunable_layers(model))
+        opt = torch.optim.SGD(model.parameters(), lr=0.3, momentum=momentum, nesterov=nesterov,
+                              weight_decay=weight_decay)
+        g = torch.Generator().manual_seed(1)
+        for step in range(40):
+            if step in (3, 20):  # momentum built up dense first; then a second mask, as RigL or GMP
+                random_masks(ms, 0.2 if step == 3 else 0.1, seed=step)
+                ms.apply_to_weights()  # once, when the masks change
+                ms.mask_momentum(opt)
+            x, y = torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            if step >= 3:
+                ms.apply_to_grads()
+            opt.step()
+            if step >= 3 and passes == 2:
+                ms.apply_to_weights()
+            if step >= 3 and passes == 1:
+                for w, m in zip(ms.weights, ms.masks, strict=True):
+                    assert not w[~m].any()
+                    buf = opt.state[w].get("momentum_buffer")
+                    assert buf is None or not buf[~m].any()
+        runs[passes] = [p.detach().clone() for p in model.parameters()]
+    assert all(torch.equal(_bits(a), _bits(b)) for a, b in zip(runs[1], runs[2], strict=True))

@@ -64,6 +64,16 @@ def _compose(*overrides: str):
         ("+debug.nan_at_step=-1", "debug.nan_at_step", ">= 0"),
         ("logger=wandb logger.mode=sometimes", "logger.mode", "'offline'"),
         ("epochs=${nosuch}", "epochs", "a value"),
+        # the data and model layers' settings (DataSettings, ModelSettings), read by validate
+        ("dataset=imagenet dataset.loader=memory", "dataset.loader", "for imagenet"),
+        ("dataset=celeba dataset.eval_split=train", "dataset.eval_split", "'test'"),
+        ("dataset=imagenet dataset.augment.rrc_scale=[0.5,0.1]", "dataset.augment.rrc_scale", "0 < low"),
+        ("dataset=cifar10 dataset.ffcv_order=sorted", "dataset.ffcv_order", "'quasi_random'"),
+        ("dataset.objective=regression", "dataset.objective", "'multilabel'"),
+        ("+dataset.train_subset=0", "dataset.train_subset", "positive integer or null"),
+        ("model=timm model.timm_name=nosuchnet", "model.timm_name", "timm model name"),
+        ("model=resnet18 model.blurpool=1", "model.blurpool", "true or false"),
+        ("model=resnet20 model.stem_stride=0", "model.stem_stride", "positive integer"),
     ],
 )
 def test_validate_names_field_value_and_what_is_allowed(override, field, allowed):
@@ -74,6 +84,41 @@ def test_validate_names_field_value_and_what_is_allowed(override, field, allowed
     assert err.field == field
     msg = str(err)
     assert msg.startswith(f"{field}=") and "\n" not in msg
+    assert allowed in msg
+
+
+@pytest.mark.parametrize(
+    "override,field,allowed",
+    [
+        ("method=rigl method.alpha=0", "method.alpha", "(0, 1]"),
+        ("method=rigl method.update_interval=0", "method.update_interval", "positive integer or null"),
+        ("method=gmp method.end_fraction=1.5", "method.end_fraction", "(0, 1]"),
+        ("method=gmp method.start_epoch=-1", "method.start_epoch", ">= 0"),
+        ("method=acdc method.phase_epochs=0", "method.phase_epochs", "positive integer"),
+        ("method=acdc method.warmup_epochs=-1", "method.warmup_epochs", ">= 0 or null"),
+        ("method=acdc method.decompression_sparsity=1", "method.decompression_sparsity", "[0, 1)"),
+        ("method=acdc method.momentum_reset=sometimes", "method.momentum_reset", "'returning'"),
+        ("method=dense method.mask_iou_every=0", "method.mask_iou_every", "positive integer"),
+        ("distribution=nm distribution.n=4", "distribution.n", "[1, 4)"),
+        ("distribution=nm distribution.m=1", "distribution.m", ">= 2"),
+        ("distribution=erk distribution.erk_power_scale=0", "distribution.erk_power_scale", "positive"),
+        ("distribution=gmp_fld distribution.last_sparsity=1", "distribution.last_sparsity", "[0, 1)"),
+        ("distribution=block4 distribution.block_size=1", "distribution.block_size", ">= 2"),
+        ("distribution.keep_dense=first", "distribution.keep_dense", "a list of"),
+    ],
+)
+def test_method_and_distribution_settings_name_field_value_and_what_is_allowed(override, field, allowed):
+    """Each method reads its settings once (``check_config`` before any work, then the method):
+    the same message shape as every other field."""
+    from acdc_bench.sparsity.methods import method_class
+
+    cfg = _compose("epochs=100", *override.split())
+    with pytest.raises(ConfigError) as info:
+        method_class(cfg.method.name).check_config(cfg, 100)
+    err = info.value
+    assert err.field == field
+    msg = str(err)
+    assert msg.startswith(f"{field}=") and "\n" not in msg and " is not allowed; expected " in msg
     assert allowed in msg
 
 
@@ -138,3 +183,24 @@ def test_bad_inputs_through_the_cli_print_one_line_and_exit_2(tmp_path):
     _, err = full.communicate(timeout=300)
     assert full.returncode != 0
     assert "Traceback" in err and "ConfigError: epochs=0 is not allowed" in err
+
+
+# ------------------------------------------------------------------------ data and model settings
+def test_settings_are_read_once_into_the_objects_the_builders_use():
+    from acdc_bench.data import DATASETS, DataSettings
+    from acdc_bench.models import ModelSettings, create_model
+
+    assert set(DATASETS) == set(_options("dataset"))  # one registry entry per shipped dataset
+    ds = DataSettings.read(_compose("dataset=imagenet"))
+    assert ds.spec is DATASETS["imagenet"] and ds.rrc_scale == (0.08, 1.0) and ds.eval_crop_ratio == 0.875
+    assert ds.split_seed is None and ds.mean == (0.485, 0.456, 0.406)  # fields ImageNet does not read: None
+    cfg = _compose("model=wrn32")
+    m = ModelSettings.read(cfg)
+    assert (m.depth, m.width, m.stem_stride, m.timm_name) == (32, 2.0, 1, None)
+    torch.manual_seed(0)
+    a = create_model(m, 10, 3)
+    torch.manual_seed(0)
+    b = create_model(cfg.model, 10, 3)  # a cfg.model node is read into the same settings
+    pairs = zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    assert all(torch.equal(x, y) for x, y in pairs)
+    assert ModelSettings.read(_compose("model=mobilenet_v1")).timm_name == "mobilenetv1_100"

@@ -10,15 +10,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Protocol
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-from acdc_bench.sparsity.masks import PrunableLayer
+
+class Layer(Protocol):
+    """What the metrics need of a prunable layer: its name, the module to hook, its weight.
+    ``acdc_bench.sparsity.masks.PrunableLayer`` is one; metrics never import sparsity (the
+    dependency goes one way: sparsity -> metrics)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def module(self) -> nn.Module: ...
+
+    @property
+    def weight(self) -> Tensor: ...
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
 
 
 @torch.no_grad()
-def layer_macs(model: nn.Module, layers: Sequence[PrunableLayer], in_chans: int,
+def layer_macs(model: nn.Module, layers: Sequence[Layer], in_chans: int,
                resolution: int) -> list[int]:
     """Multiply-adds of each layer for one ``in_chans`` x ``resolution``² image.
 

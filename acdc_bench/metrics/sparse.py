@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from acdc_bench.metrics.flops import Layer, inference_flops, layer_macs
+
 
 @torch.no_grad()
 def support(weights: Sequence[Tensor], out: Tensor | None = None) -> Tensor:
@@ -73,12 +75,10 @@ def params_stored(model: nn.Module, prunable: Sequence[Tensor], densities: Seque
     return total - pruned
 
 
-def sparse_report(model: nn.Module, layers: Sequence, densities: Sequence[float], in_chans: int,
+def sparse_report(model: nn.Module, layers: Sequence[Layer], densities: Sequence[float], in_chans: int,
                   resolution: int) -> dict:
     """What ``summary.json`` and ``task=summary`` say about a (sparse) model: inference FLOPs
     at ``resolution`` (RigL counting), stored parameters and per-layer densities."""
-    from acdc_bench.metrics.flops import inference_flops, layer_macs
-
     weights = [layer.weight for layer in layers]
     macs = layer_macs(model, layers, in_chans, resolution)
     dense_flops, fraction = inference_flops(macs, densities)

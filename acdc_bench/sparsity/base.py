@@ -92,6 +92,20 @@ class SparsityMethod:
         """Entries the method adds to ``summary.json``."""
         return {}
 
+    # --- what the method hands back (the trainer writes and prints it) --------------
+    def take_artefacts(self) -> dict[str, dict[str, Any]]:
+        """Files the method produced since the last call: path relative to the run directory
+        -> the state to save (tensors and plain Python types only: every checkpoint loads
+        with ``torch.load(weights_only=True)``). AC/DC's co-trained dense model, AST's
+        sub-nets. The trainer calls this after every ``on_epoch_end`` and after
+        ``on_train_end`` and writes the files atomically (rank 0); a method never writes."""
+        return {}
+
+    def summary_line(self, summary: dict[str, Any]) -> str | None:
+        """The method's own part of the console's last line (e.g. AC/DC's dense model), from
+        the finished ``summary.json`` content; None: nothing to add."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """What ``task=summary`` reports besides the schedule (masks, FLOPs, ...)."""
         return {}

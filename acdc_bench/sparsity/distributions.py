@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-from omegaconf import OmegaConf
 from torch import Tensor
 
-from acdc_bench.config import ConfigError
+from acdc_bench import validation as V
+from acdc_bench.errors import ConfigError
 from acdc_bench.sparsity import scores as S
 from acdc_bench.sparsity.masks import PrunableLayer
+from acdc_bench.sparsity.nm import grouped, nm_select, ungrouped
 
 KEEP_DENSE_WORDS = ("first", "last")
 
@@ -128,17 +130,6 @@ def topk_select(score: Tensor, keep: int, out: Tensor) -> None:
         out.copy_(chosen.view(score.shape))
 
 
-def grouped(t: Tensor, group: int) -> Tensor:
-    """``t`` as rows of ``group`` consecutive entries along the input dimension (dim 1)."""
-    return t.movedim(1, -1).reshape(-1, group)
-
-
-def ungrouped(rows: Tensor, like: Tensor) -> Tensor:
-    """Inverse of :func:`grouped`: rows back to the shape of ``like``."""
-    moved = like.movedim(1, -1).shape
-    return rows.reshape(moved).movedim(-1, 1)
-
-
 # ---------------------------------------------------------------------- ERK
 def erk_densities(shapes: Sequence[Sequence[int]], sparsity: float, power_scale: float = 1.0) -> list[float]:
     """Erdős–Rényi-Kernel layer densities meeting ``1 - sparsity`` overall (RigL's rule).
@@ -169,15 +160,13 @@ class Distribution:
     the layers it prunes)."""
 
     name = "global"
-    default_keep_dense: tuple[str, ...] = ()
     group: int = 1  # structured distributions prune groups of this many weights
     fixed_sparsity: float | None = None  # N:M fixes the sparsity
 
-    def __init__(self, cfg: Any, layers: Sequence[PrunableLayer]):
-        self.cfg = cfg
+    def __init__(self, settings: DistributionSettings, layers: Sequence[PrunableLayer]):
+        self.settings = settings
         self.layers = list(layers)
-        keep = cfg.get("keep_dense", None)
-        keep = list(self.default_keep_dense) if keep is None else list(keep)
+        keep = list(settings.keep_dense)
         self.keep_dense_names = keep
         self.dense = [False] * len(self.layers)
         names = {layer.name: i for i, layer in enumerate(self.layers)}
@@ -252,8 +241,9 @@ class Distribution:
 
 
 class FLD(Distribution):
+    """Global, with the first and last layers dense (``keep_dense`` in conf/distribution/fld.yaml)."""
+
     name = "fld"
-    default_keep_dense = ("first", "last")
 
 
 class PerLayer(Distribution):
@@ -274,7 +264,6 @@ class PerLayer(Distribution):
 
 class Uniform(PerLayer):
     name = "uniform"
-    default_keep_dense = ("first", "last")
 
     def layer_sparsities(self, sparsity: float) -> list[float]:
         return [sparsity] * sum(self.pruned)
@@ -284,7 +273,7 @@ class ERK(PerLayer):
     name = "erk"
 
     def layer_sparsities(self, sparsity: float) -> list[float]:
-        power = float(self.cfg.get("erk_power_scale", 1.0))
+        power = self.settings.erk_power_scale
         shapes = [layer.shape for layer in self._pruned(self.layers)]
         return [1.0 - d for d in erk_densities(shapes, sparsity, power)]
 
@@ -294,13 +283,12 @@ class GmpFLD(Distribution):
     is lower, so a gradual schedule ramps it too), the rest one global threshold."""
 
     name = "gmp_fld"
-    default_keep_dense = ("first",)
 
     def _select(self, scores, sparsity, out, layers) -> None:
         last_is_pruned = self.pruned[-1]
         if not last_is_pruned or len(layers) == 1:
             return super()._select(scores, sparsity, out, layers)
-        last_sparsity = min(float(self.cfg.get("last_sparsity", 0.8)), sparsity)
+        last_sparsity = min(self.settings.last_sparsity, sparsity)
         topk_select(scores[-1], layers[-1].numel - round(last_sparsity * layers[-1].numel), out[-1])
         super()._select(scores[:-1], sparsity, out[:-1], layers[:-1])
 
@@ -310,9 +298,9 @@ class Block(Distribution):
 
     name = "block4"
 
-    def __init__(self, cfg: Any, layers: Sequence[PrunableLayer]):
-        self.group = int(cfg.get("block_size", 4))
-        super().__init__(cfg, layers)
+    def __init__(self, settings: DistributionSettings, layers: Sequence[PrunableLayer]):
+        self.group = settings.block_size
+        super().__init__(settings, layers)
 
     def _select(self, scores, sparsity, out, layers) -> None:
         group_scores = [grouped(s, self.group).sum(1) for s in scores]
@@ -328,17 +316,14 @@ class NM(Distribution):
 
     name = "nm"
 
-    def __init__(self, cfg: Any, layers: Sequence[PrunableLayer]):
-        self.n, self.group = int(cfg.get("n", 2)), int(cfg.get("m", 4))
+    def __init__(self, settings: DistributionSettings, layers: Sequence[PrunableLayer]):
+        self.n, self.group = settings.n, settings.m
         self.fixed_sparsity = 1.0 - self.n / self.group
-        super().__init__(cfg, layers)
+        super().__init__(settings, layers)
 
     def _select(self, scores, sparsity, out, layers) -> None:
         for s, o in zip(scores, out, strict=True):
-            rows = grouped(s, self.group)
-            keep = torch.zeros(rows.shape, dtype=torch.bool, device=s.device)
-            keep.scatter_(1, rows.topk(self.n, dim=1).indices, True)
-            o.copy_(ungrouped(keep, o))
+            nm_select(s, self.n, self.group, o)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "n": self.n, "m": self.group}
@@ -350,39 +335,45 @@ DISTRIBUTIONS: dict[str, type[Distribution]] = {
 }
 
 
-def _number(cfg: Any, key: str, default: Any) -> Any:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"distribution.{key}", value, "a number")
-    return value
+@dataclass(frozen=True)
+class DistributionSettings:
+    """``cfg.distribution`` read once and checked (needs no model): what ``check_config``
+    validates before any work and what :func:`build_distribution` builds from. Defaults live
+    in ``conf/distribution/*.yaml``; a field another distribution uses is None here."""
 
+    name: str
+    keep_dense: tuple[str, ...]  # first | last | layer names: dense, out of the budget
+    erk_power_scale: float | None  # erk
+    last_sparsity: float | None  # gmp_fld: the classifier's sparsity
+    block_size: int | None  # block4
+    n: int | None  # nm: n nonzeros ...
+    m: int | None  # ... in every m
 
-def check_distribution_config(cfg: Any) -> None:
-    """Field checks that need no model (``check_config`` calls this before any work)."""
-    d = cfg.distribution
-    name = d.get("name")
-    if name not in DISTRIBUTIONS:
-        raise ConfigError("distribution.name", name, f"one of {sorted(DISTRIBUTIONS)}")
-    keep = d.get("keep_dense", [])
-    if keep is not None and not (OmegaConf.is_list(keep) or isinstance(keep, (list, tuple))):
-        raise ConfigError("distribution.keep_dense", keep, "a list of first, last or layer names")
-    if name == "erk" and _number(d, "erk_power_scale", 1.0) <= 0:
-        raise ConfigError("distribution.erk_power_scale", d.erk_power_scale, "a positive number")
-    if name == "gmp_fld" and not 0 <= _number(d, "last_sparsity", 0.8) < 1:
-        raise ConfigError("distribution.last_sparsity", d.last_sparsity, "a fraction in [0, 1)")
-    if name == "block4":
-        size = _number(d, "block_size", 4)
-        if not isinstance(size, int) or size < 2:
-            raise ConfigError("distribution.block_size", size, "an integer >= 2")
-    if name == "nm":
-        n, m = _number(d, "n", 2), _number(d, "m", 4)
-        if not isinstance(m, int) or m < 2:
-            raise ConfigError("distribution.m", m, "an integer >= 2")
-        if not isinstance(n, int) or not 1 <= n < m:
-            raise ConfigError("distribution.n", n, f"an integer in [1, m) = [1, {m})")
+    @classmethod
+    def read(cls, cfg: Any) -> DistributionSettings:
+        """The distribution fields of ``cfg`` (ConfigError naming the field)."""
+        name = V.choice(cfg, "distribution.name", sorted(DISTRIBUTIONS))
+        keep = V.string_list(cfg, "distribution.keep_dense", "first, last or layer names")
+        power = last = block = n = m = None
+        if name == "erk":
+            power = float(V.number(cfg, "distribution.erk_power_scale", 0, low_open=True))
+        elif name == "gmp_fld":
+            last = float(V.number(cfg, "distribution.last_sparsity", 0, 1))
+        elif name == "block4":
+            block = V.integer(cfg, "distribution.block_size", low=2)
+        elif name == "nm":
+            m = V.integer(cfg, "distribution.m", low=2)
+            n = V.integer(cfg, "distribution.n", low=1)
+            if n >= m:
+                raise ConfigError("distribution.n", n, f"an integer in [1, m) = [1, {m})")
+        return cls(name, tuple(keep), power, last, block, n, m)
+
+    def build(self, layers: Sequence[PrunableLayer]) -> Distribution:
+        """The distribution over ``layers`` (ConfigError when ``keep_dense`` names no layer of
+        them, or leaves none to prune)."""
+        return DISTRIBUTIONS[self.name](self, layers)
 
 
 def build_distribution(cfg: Any, layers: Sequence[PrunableLayer]) -> Distribution:
     """The distribution ``cfg.distribution`` over ``layers`` (raises ``ConfigError``)."""
-    check_distribution_config(cfg)
-    return DISTRIBUTIONS[cfg.distribution.name](cfg.distribution, layers)
+    return DistributionSettings.read(cfg).build(layers)

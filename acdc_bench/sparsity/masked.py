@@ -1,69 +1,74 @@
-"""The base of every mask-based method: masks, distribution, per-step masking, metrics, state.
+"""The base of every mask-based method: settings, masks, distribution, per-step masking,
+metrics, state.
 
 A method built on :class:`MaskedMethod` decides *when* and *with which scores* masks change
 (its schedule); this class owns *how*: ``prune`` (top-k of scores with the configured
 distribution, then weights and their momentum zeroed where masked), ``decompress`` (masks
-lifted, momentum of returning weights reset), masking of gradients after backward and of
-weights after the optimizer step while ``active``, the sparse metrics of every epoch and
-of ``summary.json``, and the checkpoint state.
+lifted, momentum of returning weights reset), masking of gradients after backward while
+``active`` (one pass per step: :class:`~acdc_bench.sparsity.masks.MaskSet` says why the
+weights need none), the sparse metrics of every epoch and of ``summary.json``, and the
+checkpoint state.
+
+Settings: each method reads its config once into a frozen dataclass (``settings_class``,
+extending :class:`MaskedSettings`), used by ``check_config`` before any work and by
+``__init__``; defaults live in ``conf/method/*.yaml`` only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
-from acdc_bench.config import ConfigError
+from acdc_bench import validation as V
 from acdc_bench.metrics.sparse import channel_sparsity, layer_densities, mask_iou, sparse_report, support
 from acdc_bench.sparsity.base import SparsityMethod
-from acdc_bench.sparsity.distributions import build_distribution
+from acdc_bench.sparsity.distributions import DistributionSettings
 from acdc_bench.sparsity.masks import MOMENTUM_RESETS, MaskSet, PrunableLayer, prunable_layers
+from acdc_bench.sparsity.packing import pack_bits, unpack_bits
+
+# ---------------------------------------------------------------------- settings
+SettingsT = TypeVar("SettingsT", bound="StatsSettings")
 
 
-# ---------------------------------------------------------------------- config helpers
-def method_int(cfg: Any, key: str, low: int = 0, default: Any = None, nullable: bool = False) -> int | None:
-    """``cfg.method.<key>`` as an int >= ``low`` (ConfigError naming the field otherwise)."""
-    value = cfg.method.get(key, default)
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"method.{key}", value, f"an integer >= {low}" + (" or null" if nullable else ""))
-    return value
+@dataclass(frozen=True)
+class StatsSettings:
+    """When ``mask_iou`` compares supports: at the end of epochs ``mask_iou_start``,
+    ``mask_iou_start + mask_iou_every``, ... (paper 001 Fig. 7 compares masks 10 epochs apart,
+    at the ends of AC/DC's compression phases). Every method reports it, dense included."""
+
+    mask_iou_every: int
+    mask_iou_start: int
+
+    @classmethod
+    def read(cls: type[SettingsT], cfg: Any, epochs: int) -> SettingsT:
+        """The settings of ``cfg`` for a run of ``epochs`` (ConfigError naming the field)."""
+        return cls(**cls.fields(cfg, epochs))
+
+    @classmethod
+    def fields(cls, cfg: Any, epochs: int) -> dict[str, Any]:
+        """This class's fields, checked; a subclass adds its own to its parent's."""
+        return {"mask_iou_every": V.integer(cfg, "method.mask_iou_every", low=1),
+                "mask_iou_start": V.integer(cfg, "method.mask_iou_start", low=0)}
 
 
-def method_float(cfg: Any, key: str, low: float, high: float, default: Any = None, nullable: bool = False,
-                 high_open: bool = True, low_open: bool = False) -> float | None:
-    """``cfg.method.<key>`` as a number in the given range (ConfigError naming the field otherwise)."""
-    value = cfg.method.get(key, default)
-    if value is None and nullable:
-        return None
-    ok = not isinstance(value, bool) and isinstance(value, (int, float))
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ConfigError(f"method.{key}", value,
-                          f"a number in {lo}{low}, {high}{hi}" + (" or null" if nullable else ""))
-    return float(value)
+@dataclass(frozen=True)
+class MaskedSettings(StatsSettings):
+    """The fields every mask-based method reads."""
 
+    sparsity: float  # the target (N:M distributions fix their own)
+    distribution: DistributionSettings
+    momentum_reset: str  # returning | all | none: the optimizer buffers reset at decompression
 
-def method_choice(cfg: Any, key: str, options: Sequence[str], default: str) -> str:
-    value = cfg.method.get(key, default)
-    if value not in options:
-        raise ConfigError(f"method.{key}", value, f"one of {list(options)}")
-    return value
-
-
-def _pack(bits: Tensor) -> Tensor:
-    return torch.from_numpy(np.packbits(bits.cpu().numpy()))
-
-
-def _unpack(packed: Tensor, n: int, device: torch.device) -> Tensor:
-    return torch.from_numpy(np.unpackbits(packed.numpy())[:n].astype(bool)).to(device)
+    @classmethod
+    def fields(cls, cfg: Any, epochs: int) -> dict[str, Any]:
+        return {**super().fields(cfg, epochs),
+                "sparsity": float(V.number(cfg, "sparsity", 0, 1)),
+                "distribution": DistributionSettings.read(cfg),
+                "momentum_reset": V.choice(cfg, "method.momentum_reset", MOMENTUM_RESETS)}
 
 
 def reset_optimizer_buffers(optimizer: torch.optim.Optimizer | None) -> None:
@@ -85,7 +90,7 @@ class WeightStats:
     density report. Every method reports them, the dense baseline included."""
 
     def __init__(self, model: nn.Module, layers: Sequence[PrunableLayer], in_chans: int, eval_res: int,
-                 iou_every: int = 1, iou_start: int = 0):
+                 iou_every: int, iou_start: int):
         self.model, self.layers = model, list(layers)
         # paper 001 Fig. 7 compares masks 10 epochs apart, at the ends of AC/DC's compression
         # phases: method.mask_iou_every=10, method.mask_iou_start=104 for its 1000-epoch plan
@@ -116,36 +121,39 @@ class WeightStats:
         return sparse_report(self.model, self.layers, densities, self.in_chans, self.eval_res)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"prev_support": None if self.prev_support is None else _pack(self.prev_support)}
+        return {"prev_support": None if self.prev_support is None else pack_bits(self.prev_support)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         prev = state.get("prev_support")
         device = self.weights[0].device
-        self.prev_support = None if prev is None else _unpack(prev, self.total, device)
+        self.prev_support = None if prev is None else unpack_bits(prev, self.total, device)
 
 
 class MaskedMethod(SparsityMethod):
     """Mask-based sparse training over :mod:`acdc_bench.sparsity.masks`.
 
-    Subclasses set ``active`` through :meth:`prune` / :meth:`decompress` from their hooks
-    and extend ``schedule``, ``state_dict`` and ``load_state_dict``.
+    Subclasses set ``active`` through :meth:`prune` / :meth:`decompress` from their hooks,
+    name their ``settings_class`` and extend ``schedule``, ``state_dict`` and ``load_state_dict``.
     """
 
-    default_momentum_reset = "returning"
+    settings_class: ClassVar[type[MaskedSettings]] = MaskedSettings
+
+    @classmethod
+    def check_config(cls, cfg: Any, epochs: int) -> None:
+        cls.settings_class.read(cfg, epochs)
 
     def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
         super().__init__(cfg, model, epochs, steps_per_epoch, **context)
+        self.settings = s = self.settings_class.read(cfg, epochs)
         self.layers = prunable_layers(model)
         self.masks = MaskSet(self.layers)
-        self.distribution = build_distribution(cfg, self.layers)
-        self.target_sparsity = self.distribution.target(float(cfg.sparsity))
-        self.momentum_reset = method_choice(cfg, "momentum_reset", MOMENTUM_RESETS,
-                                            self.default_momentum_reset)
-        self.active = False  # masks imposed on gradients and weights at every step
+        self.distribution = s.distribution.build(self.layers)
+        self.target_sparsity = self.distribution.target(s.sparsity)
+        self.momentum_reset = s.momentum_reset
+        self.active = False  # masks imposed on the gradients at every step
         eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
         self.stats = WeightStats(model, self.layers, int(cfg.dataset.in_chans), eval_res,
-                                 method_int(cfg, "mask_iou_every", low=1, default=1),
-                                 method_int(cfg, "mask_iou_start", low=0, default=0))
+                                 s.mask_iou_every, s.mask_iou_start)
 
     # ------------------------------------------------------------------ masks
     @property
@@ -157,7 +165,8 @@ class MaskedMethod(SparsityMethod):
 
     def prune(self, sparsity: float, scores: Sequence[Tensor] | None = None) -> None:
         """Impose masks at ``sparsity``: top-k of ``scores`` (magnitudes by default) with the
-        distribution; masked weights and their optimizer buffers become zero."""
+        distribution; masked weights and their optimizer buffers become zero, once, here:
+        from then on masking the gradients keeps them zero (``MaskSet``)."""
         if scores is None:
             self.distribution.select_magnitude(self.masks.weights, sparsity, self.masks.masks)
         else:
@@ -185,17 +194,15 @@ class MaskedMethod(SparsityMethod):
     # ------------------------------------------------------------------ hooks
     def on_train_start(self, optimizer: torch.optim.Optimizer) -> None:
         super().on_train_start(optimizer)
-        if self.active:  # masks set before training (RigL) or restored from a checkpoint
-            self.masks.apply_to_weights()
+        if self.active:  # masks set before training (RigL) or restored from a checkpoint:
+            self.masks.apply_to_weights()  # zero what they mask, once (the steps keep it zero)
             self.masks.mask_momentum(optimizer)
 
     def after_backward(self, step: int) -> None:
+        """The one mask pass of a sparse step: masked gradients leave masked weights and their
+        momentum exactly zero through the optimizer step (proof in ``acdc_bench.sparsity.masks``)."""
         if self.active:
             self.masks.apply_to_grads()
-
-    def after_optimizer_step(self, step: int) -> None:
-        if self.active:
-            self.masks.apply_to_weights()
 
     def is_decompression(self, epoch: int) -> bool:
         """Whether ``epoch`` is in a decompression phase (``zero_fraction_decompressed``)."""

@@ -6,12 +6,27 @@ first is the input convolution and the last the classifier.
 
 A :class:`MaskSet` keeps one bool per prunable weight (1 byte), all in one flat buffer with
 a view per layer shaped (and strided) like its weight. The per-step work of sparse training
-is two fused multi-tensor products (``torch._foreach_mul_``): gradients after backward and
-weights after the optimizer step, so masked weights stay exactly zero. Neither reads
-anything back to the host, so a training step never waits for the device. The products take
-the masks' bytes as ``uint8`` (the same storage, no copy): a float tensor times a ``uint8``
-one runs on the vectorised path, times a ``bool`` one does not (on the CPU 3-4x slower;
-``scripts/bench_overhead.py``).
+is one fused multi-tensor product (``torch._foreach_mul_``): the gradients after backward.
+It reads nothing back to the host, so a training step never waits for the device. The
+product takes the masks' bytes as ``uint8`` (the same storage, no copy): a float tensor times
+a ``uint8`` one runs on the vectorised path, times a ``bool`` one does not (on the CPU 3-4x
+slower; ``scripts/bench_overhead.py``).
+
+Why one pass suffices (no weight product after the optimizer step). Whenever masks change
+(prune, RigL's drop-and-grow, a restored checkpoint, AC/DC's decompression sparsity) the
+method zeroes the masked weights and their optimizer buffers once (:meth:`MaskSet.apply_to_weights`,
+:meth:`MaskSet.mask_momentum`). Then, for a masked weight with w = 0, buffer b = 0 and masked
+gradient g = 0 (all possibly -0.0), torch's SGD computes
+``d = g + wd * w = 0``; ``b = mu * b + (1 - dampening) * d = 0``; ``d = d + mu * b = 0``
+(nesterov) or ``d = b = 0``; ``w = w - lr * d = 0``: exact zeros in, exact zeros out (no
+rounding can make a nonzero from zeros; only a non-finite gradient could, and then the run
+stops as non-finite). So w, b stay 0 at every step, by induction, for any lr, momentum,
+dampening, weight decay and nesterov. The old second product ``w *= mask`` multiplied these
+zeros by 0 and the kept weights by 1, which changes no bit (x * 0 keeps the sign of a zero
+x, x * 1 is x): the weights are bit-identical with and without it
+(``tests/test_sparsity_masks.py`` checks both claims). AMP's GradScaler unscales the masked
+gradients (0 / s = 0) or skips the step; DDP reduces before the mask. An optimizer whose
+update does not vanish at w = g = 0 would need the weight pass again (none is used here).
 """
 
 from __future__ import annotations
@@ -133,13 +148,14 @@ class MaskSet:
     # ------------------------------------------------------------------ per step
     @torch.no_grad()
     def apply_to_weights(self) -> None:
-        """Zero the masked weights (one fused multi-tensor product, no host sync)."""
+        """Zero the masked weights (one fused multi-tensor product, no host sync): when masks
+        change, not at every step (the module docstring says why)."""
         torch._foreach_mul_(self.weights, self.factors)
 
     @torch.no_grad()
     def apply_to_grads(self) -> None:
         """Zero the gradients of masked weights, so that neither the step nor the
-        momentum buffer moves them."""
+        momentum buffer moves them: the one mask pass of a sparse step."""
         pairs = [(w.grad, m) for w, m in zip(self.weights, self.factors, strict=True) if w.grad is not None]
         if pairs:
             grads, masks = zip(*pairs, strict=True)

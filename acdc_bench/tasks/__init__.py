@@ -1,8 +1,15 @@
 """Task dispatch: ``task=train`` trains and evaluates, ``task=summary`` describes without data,
-``task=report`` turns a multirun directory into tables and figures."""
+``task=report`` turns a multirun directory into tables and figures.
+
+A task is one module with one function ``fn(cfg) -> Any``, registered in :data:`TASKS` as
+``"module:function"`` and imported only when chosen. ``needs_method``: the method's
+``check_config`` runs first (tasks that read finished runs build no method).
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
 from typing import Any
 
 from omegaconf import DictConfig
@@ -10,21 +17,25 @@ from omegaconf import DictConfig
 from acdc_bench.config import validate
 
 
+@dataclass(frozen=True)
+class Task:
+    target: str  # "module:function"
+    needs_method: bool = True
+
+
+TASKS: dict[str, Task] = {
+    "train": Task("acdc_bench.tasks.train:train"),
+    "summary": Task("acdc_bench.tasks.summary:summary"),
+    "report": Task("acdc_bench.tasks.report:report", needs_method=False),
+}
+
+
 def run_task(cfg: DictConfig) -> Any:
-    validate(cfg)
-    if cfg.task == "report":  # reads a sweep's results; builds no model, trains nothing
-        from acdc_bench.tasks.report import report
+    validate(cfg, tasks=sorted(TASKS))
+    task = TASKS[cfg.task]
+    if task.needs_method:
+        from acdc_bench.sparsity.methods import method_class
 
-        return report(cfg)
-    from acdc_bench.sparsity.methods import method_class
-
-    method_class(cfg.method.name).check_config(cfg, int(cfg.epochs))
-    if cfg.task == "train":
-        from acdc_bench.tasks.train import train
-
-        return train(cfg)
-    if cfg.task == "summary":
-        from acdc_bench.tasks.summary import summary
-
-        return summary(cfg)
-    raise AssertionError(cfg.task)  # validate() lists the tasks
+        method_class(cfg.method.name).check_config(cfg, int(cfg.epochs))
+    module, fn = task.target.split(":")
+    return getattr(importlib.import_module(module), fn)(cfg)

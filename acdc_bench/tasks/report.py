@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 
 def report(cfg: DictConfig) -> Path:
-    from acdc_bench.config import ConfigError
+    from acdc_bench.errors import ConfigError
     from acdc_bench.reports import make_report
 
     sweep_dir = cfg.get("sweep_dir")

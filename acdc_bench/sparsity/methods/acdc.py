@@ -6,8 +6,13 @@ ImageNet's 100 epochs (warm-up 10, phases 5, final 10 and 15): dense 0-9, sparse
 dense 15-19, ..., sparse 70-74, dense 75-84, sparse 85-99. Compression is a top-k
 projection of the current weights with the configured distribution; decompression lifts
 the mask (pruned weights return at zero). Training returns a sparse/dense pair: the model
-at the end of the final decompression phase is saved as ``checkpoints/dense_final.pt``
-and its metrics go into ``summary.json`` under ``dense``.
+at the end of the final decompression phase is handed to the trainer (``take_artefacts``),
+which saves it as ``checkpoints/dense_final.pt``; its metrics go into ``summary.json`` under
+``dense`` and into the console's last line (``summary_line``).
+
+The phase lengths are the dataset recipe's (``dataset.acdc`` in ``conf/dataset/*.yaml``, read
+by ``conf/method/acdc.yaml`` unless overridden): the authors' ImageNet and CIFAR-100 plans,
+a short one for the default Fashion-MNIST run.
 
 Longer runs (AC/DC++, ``epoch_multiplier``) keep the 5-epoch phases and fit more of them
 (paper 001 Sec. 3.2.1, App. D); the default warm-up is 10% of the epochs.
@@ -23,17 +28,16 @@ from this value to the target.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from acdc_bench.config import ConfigError
-from acdc_bench.sparsity.distributions import check_distribution_config
-from acdc_bench.sparsity.masked import MaskedMethod, method_choice, method_float, method_int
-from acdc_bench.sparsity.masks import MOMENTUM_RESETS
+from acdc_bench import validation as V
+from acdc_bench.errors import ConfigError
+from acdc_bench.sparsity.masked import MaskedMethod, MaskedSettings
 
-WARMUP_FRACTION = 0.1  # default dense warm-up: 10% of the epochs (paper 001, App. B)
+WARMUP_FRACTION = 0.1  # warmup_epochs null: 10% of the epochs (paper 001, App. B)
+DENSE_FINAL = "checkpoints/dense_final.pt"  # the co-trained dense model, relative to the run directory
 
 
 @dataclass(frozen=True)
@@ -100,36 +104,32 @@ def acdc_phases(epochs: int, warmup: int, phase: int, final_decompression: int,
     return plan
 
 
-def _settings(cfg: Any, epochs: int) -> dict[str, Any]:
-    """The method fields, checked (``ConfigError`` naming the field)."""
-    phase = method_int(cfg, "phase_epochs", low=1, default=5)
-    fd = method_int(cfg, "final_decompression_epochs", low=1, default=10)
-    fc = method_int(cfg, "final_compression_epochs", low=1, default=15)
-    warmup = method_int(cfg, "warmup_epochs", low=0, default=None, nullable=True)
-    return {
-        "warmup": resolve_warmup(epochs, warmup, phase, fd, fc), "phase": phase, "final_decompression": fd,
-        "final_compression": fc,
-        "decompression_sparsity": method_float(cfg, "decompression_sparsity", 0.0, 1.0, default=0.0),
-        "ramp_start": method_float(cfg, "sparsity_ramp_start", 0.0, 1.0, default=None, nullable=True),
-        "momentum_reset": method_choice(cfg, "momentum_reset", MOMENTUM_RESETS, ACDC.default_momentum_reset),
-    }
+@dataclass(frozen=True)
+class ACDCSettings(MaskedSettings):
+    """The AC/DC fields, checked, and the phase plan they give for ``epochs``."""
 
-
-class ACDC(MaskedMethod):
-    """AC/DC (and AC/DC++ through ``conf/method/acdcpp.yaml``)."""
-
-    name = "acdc"
-    # The authors' code zeroes the whole momentum buffer when a decompression phase begins.
-    default_momentum_reset = "all"
+    warmup_epochs: int  # resolved: null in the config is 10% of the epochs (moved to fit)
+    phase_epochs: int
+    final_decompression_epochs: int
+    final_compression_epochs: int
+    decompression_sparsity: float  # paper 001 Table 5 (0: dense decompression)
+    sparsity_ramp_start: float | None  # paper 001 Sec. 3.2.2 (None: no ramp)
+    phases: tuple[Phase, ...]
 
     @classmethod
-    def check_config(cls, cfg: Any, epochs: int) -> None:
-        check_distribution_config(cfg)
-        s = _settings(cfg, epochs)
-        acdc_phases(epochs, s["warmup"], s["phase"], s["final_decompression"], s["final_compression"])
-        structured = cfg.distribution.name == "nm"
-        target = float(cfg.sparsity)
-        ramp, dsp = s["ramp_start"], s["decompression_sparsity"]
+    def fields(cls, cfg: Any, epochs: int) -> dict[str, Any]:
+        out = super().fields(cfg, epochs)
+        phase = V.integer(cfg, "method.phase_epochs")
+        fd = V.integer(cfg, "method.final_decompression_epochs")
+        fc = V.integer(cfg, "method.final_compression_epochs")
+        warmup = resolve_warmup(epochs, V.integer(cfg, "method.warmup_epochs", low=0, nullable=True),
+                                phase, fd, fc)
+        dsp = float(V.number(cfg, "method.decompression_sparsity", 0, 1))
+        ramp = V.number(cfg, "method.sparsity_ramp_start", 0, 1, nullable=True)
+        ramp = None if ramp is None else float(ramp)
+        phases = tuple(acdc_phases(epochs, warmup, phase, fd, fc))
+        structured = out["distribution"].name == "nm"
+        target = out["sparsity"]
         if ramp is not None and (structured or ramp > target):
             allowed = "null with distribution=nm" if structured else f"a sparsity <= sparsity ({target})"
             raise ConfigError("method.sparsity_ramp_start", ramp, allowed)
@@ -138,18 +138,29 @@ class ACDC(MaskedMethod):
             raise ConfigError("method.decompression_sparsity", dsp,
                               "0 with distribution=nm" if structured
                               else f"a sparsity below the compression sparsity ({lowest})")
+        return {**out, "warmup_epochs": warmup, "phase_epochs": phase, "final_decompression_epochs": fd,
+                "final_compression_epochs": fc, "decompression_sparsity": dsp, "sparsity_ramp_start": ramp,
+                "phases": phases}
+
+
+class ACDC(MaskedMethod):
+    """AC/DC (and AC/DC++ through ``conf/method/acdcpp.yaml``)."""
+
+    name = "acdc"
+    settings_class = ACDCSettings
+    settings: ACDCSettings
 
     def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
         super().__init__(cfg, model, epochs, steps_per_epoch, **context)
-        s = _settings(cfg, epochs)
-        self.phases = acdc_phases(epochs, s["warmup"], s["phase"], s["final_decompression"],
-                                  s["final_compression"])
+        s = self.settings
+        self.phases = list(s.phases)
         self.n_compressions = sum(p.stage == "compression" for p in self.phases)
-        self.decompression_sparsity = s["decompression_sparsity"]
-        self.ramp_start = s["ramp_start"]
+        self.decompression_sparsity = s.decompression_sparsity
+        self.ramp_start = s.sparsity_ramp_start
         self.final_decompression = next(p for p in self.phases if p.stage == "decompression" and p.final)
         self.pending_decompression_mask = False  # the step after a sparse decompression starts
         self.dense_result: dict[str, Any] | None = None
+        self.artefacts: dict[str, dict[str, Any]] = {}  # handed to the trainer by take_artefacts
 
     # ------------------------------------------------------------------ schedule
     def phase_at(self, epoch: int) -> Phase:
@@ -200,22 +211,29 @@ class ACDC(MaskedMethod):
         return row
 
     def _keep_dense_model(self, epoch: int, sparsity: float, evaluate) -> None:
-        """The co-trained dense model: saved and evaluated at the end of the final
-        decompression phase."""
+        """The co-trained dense model: evaluated at the end of the final decompression phase
+        and handed to the trainer as ``checkpoints/dense_final.pt`` (a copy of the weights:
+        the file holds them as they are now, whenever the trainer writes it)."""
         metrics = dict(evaluate())
-        self.dense_result = {"epoch": epoch, **metrics, "sparsity": sparsity}
-        run_dir = self.context.get("run_dir")
-        if run_dir is not None:
-            rel = Path("checkpoints") / "dense_final.pt"
-            self.dense_result["checkpoint"] = str(rel)
-            if self.context.get("is_main", True):
-                from acdc_bench.checkpoint import atomic_save
+        self.dense_result = {"epoch": epoch, **metrics, "sparsity": sparsity, "checkpoint": DENSE_FINAL}
+        model = self.model.state_dict()  # torch's OrderedDict (with _metadata) kept; tensors copied
+        for key, value in model.items():
+            model[key] = value.detach().clone()
+        self.artefacts[DENSE_FINAL] = {"epoch": epoch, "model": model, "metrics": self.dense_result}
 
-                atomic_save({"epoch": epoch, "model": self.model.state_dict(), "metrics": self.dense_result},
-                            Path(run_dir) / rel)
+    def take_artefacts(self) -> dict[str, dict[str, Any]]:
+        artefacts, self.artefacts = self.artefacts, {}
+        return artefacts
 
     def on_train_end(self) -> dict[str, Any]:
         return {**super().on_train_end(), "dense": self.dense_result}
+
+    def summary_line(self, summary: dict[str, Any]) -> str | None:
+        """The pair's dense half: "dense model (epoch 7) val_top1=0.8788"."""
+        dense = summary.get("dense")
+        if not isinstance(dense, dict) or dense.get("val_top1") is None:
+            return None
+        return f"dense model (epoch {dense.get('epoch')}) val_top1={dense['val_top1']:.4f}"
 
     def describe(self) -> dict[str, Any]:
         phases = [{"stage": p.stage, "start": p.start, "end": p.end, "final": p.final} for p in self.phases]

@@ -8,7 +8,7 @@ from typing import Any
 from torch import nn
 
 from acdc_bench.sparsity.base import SparsityMethod
-from acdc_bench.sparsity.masked import WeightStats
+from acdc_bench.sparsity.masked import StatsSettings, WeightStats
 from acdc_bench.sparsity.masks import prunable_layers
 
 
@@ -19,13 +19,19 @@ class Dense(SparsityMethod):
 
     name = "dense"
 
+    @classmethod
+    def check_config(cls, cfg: Any, epochs: int) -> None:
+        StatsSettings.read(cfg, epochs)
+
     def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
         super().__init__(cfg, model, epochs, steps_per_epoch, **context)
+        self.settings = s = StatsSettings.read(cfg, epochs)
         eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
-        self.stats = WeightStats(model, prunable_layers(model), int(cfg.dataset.in_chans), eval_res)
+        self.stats = WeightStats(model, prunable_layers(model), int(cfg.dataset.in_chans), eval_res,
+                                 s.mask_iou_every, s.mask_iou_start)
 
     def on_epoch_end(self, epoch: int, evaluate: Callable[[], dict[str, float]]) -> dict[str, Any]:
-        return self.stats.epoch_row()
+        return self.stats.epoch_row(epoch=epoch)
 
     def on_train_end(self) -> dict[str, Any]:
         return self.stats.report()

@@ -10,19 +10,15 @@ masked weights are exactly zero, so the next magnitude threshold passes them ove
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
-from acdc_bench.config import ConfigError
-from acdc_bench.sparsity.distributions import check_distribution_config
-from acdc_bench.sparsity.masked import MaskedMethod, method_float, method_int
-
-
-def cubic_sparsity(j: int, n: int, target: float, initial: float = 0.0) -> float:
-    """Zhu & Gupta's s_j = s_f + (s_i - s_f)(1 - j/n)^3 after the j-th of n pruning steps."""
-    progress = min(max(j / n, 0.0), 1.0)
-    return target + (initial - target) * (1.0 - progress) ** 3
+from acdc_bench import validation as V
+from acdc_bench.errors import ConfigError
+from acdc_bench.sparsity.masked import MaskedMethod, MaskedSettings
+from acdc_bench.sparsity.ramps import cubic_sparsity
 
 
 def pruning_steps(epochs: int, start: int, every: int, end_fraction: float) -> int:
@@ -30,31 +26,44 @@ def pruning_steps(epochs: int, start: int, every: int, end_fraction: float) -> i
     return math.floor((end_fraction * epochs - start) / every + 1e-9)
 
 
-class GMP(MaskedMethod):
-    name = "gmp"
+@dataclass(frozen=True)
+class GMPSettings(MaskedSettings):
+    """The GMP fields, checked, and the number of sparsity increments they give for ``epochs``."""
+
+    start_epoch: int
+    prune_every_epochs: int
+    end_fraction: float
+    pruning_steps: int  # n of the cubic schedule
 
     @classmethod
-    def check_config(cls, cfg: Any, epochs: int) -> None:
-        check_distribution_config(cfg)
-        if cfg.distribution.name == "nm":
+    def fields(cls, cfg: Any, epochs: int) -> dict[str, Any]:
+        out = super().fields(cfg, epochs)
+        if out["distribution"].name == "nm":
             raise ConfigError("distribution.name", "nm", "an unstructured or block distribution for GMP "
                               "(N:M fixes the sparsity, there is nothing to ramp)")
-        start = method_int(cfg, "start_epoch", low=0, default=0)
-        every = method_int(cfg, "prune_every_epochs", low=1, default=5)
-        end = method_float(cfg, "end_fraction", 0.0, 1.0, default=0.75, low_open=True, high_open=False)
-        if pruning_steps(epochs, start, every, end) < 1:
+        start = V.integer(cfg, "method.start_epoch", low=0)
+        every = V.integer(cfg, "method.prune_every_epochs")
+        end = float(V.number(cfg, "method.end_fraction", 0, 1, low_open=True, high_open=False))
+        n = pruning_steps(epochs, start, every, end)
+        if n < 1:
             raise ConfigError("method.prune_every_epochs", every,
                               f"at most {end} x epochs - method.start_epoch = {end * epochs - start:g} "
                               f"epochs "
                               f"(one sparsity increment before the fixed-mask phase; epochs={epochs})")
+        return {**out, "start_epoch": start, "prune_every_epochs": every, "end_fraction": end,
+                "pruning_steps": n}
+
+
+class GMP(MaskedMethod):
+    name = "gmp"
+    settings_class = GMPSettings
+    settings: GMPSettings
 
     def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
         super().__init__(cfg, model, epochs, steps_per_epoch, **context)
-        self.start = method_int(cfg, "start_epoch", low=0, default=0)
-        self.every = method_int(cfg, "prune_every_epochs", low=1, default=5)
-        self.end_fraction = method_float(cfg, "end_fraction", 0.0, 1.0, default=0.75, low_open=True,
-                                         high_open=False)
-        self.n = pruning_steps(epochs, self.start, self.every, self.end_fraction)
+        s = self.settings
+        self.start, self.every, self.end_fraction = s.start_epoch, s.prune_every_epochs, s.end_fraction
+        self.n = s.pruning_steps
 
     def pruning_index(self, epoch: int) -> int | None:
         """j when ``epoch`` is the j-th pruning epoch (0..n), else None."""

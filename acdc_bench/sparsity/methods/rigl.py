@@ -13,74 +13,53 @@ the mask is fixed.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from acdc_bench.config import ConfigError
+from acdc_bench import validation as V
+from acdc_bench.errors import ConfigError
 from acdc_bench.sparsity import scores as S
-from acdc_bench.sparsity.distributions import check_distribution_config, topk_select
-from acdc_bench.sparsity.masked import MaskedMethod, method_float, method_int
+from acdc_bench.sparsity.distributions import topk_select
+from acdc_bench.sparsity.drop_grow import drop_and_grow
+from acdc_bench.sparsity.masked import MaskedMethod, MaskedSettings
+from acdc_bench.sparsity.ramps import drop_fraction
 
 
-def drop_fraction(step: int, alpha: float, t_end: int) -> float:
-    """RigL's cosine decay f(t) = alpha/2 (1 + cos(pi t / T_end)); 0 from T_end on."""
-    if step >= t_end:
-        return 0.0
-    return alpha / 2.0 * (1.0 + math.cos(math.pi * step / t_end))
+@dataclass(frozen=True)
+class RigLSettings(MaskedSettings):
+    """The RigL fields, checked."""
 
+    alpha: float  # the initial drop fraction
+    end_fraction: float  # T_end as a fraction of the training steps
+    update_interval: int | None  # steps between mask updates; None: once per epoch
 
-@torch.no_grad()
-def drop_and_grow(weights: Sequence[Tensor], masks: Sequence[Tensor], grow_scores: Sequence[Tensor],
-                  counts: Sequence[int], fraction: float, updating: Sequence[bool] | None = None) -> None:
-    """Drop by magnitude, grow by gradient, in place on ``masks`` (weights are not touched):
-    per layer, the ``int(fraction * count)`` active weights of smallest |w| go, then as many
-    of the largest grow scores among the rest come in (a weight just dropped may be grown
-    again), so each layer keeps ``count`` (its number of active weights). Both choices are
-    top-k of the small side (k = the drop count). Layers with ``updating[i]`` False are
-    skipped. Also AST's prune-and-regrow, whose grown weights may carry values shared with
-    other sub-nets."""
-    for i, (w, m, g, count) in enumerate(zip(weights, masks, grow_scores, counts, strict=True)):
-        if updating is not None and not updating[i]:
-            continue
-        n_drop = int(fraction * count)
-        if n_drop == 0:
-            continue
-        direct = m.is_contiguous()
-        active = m.view(-1) if direct else m.reshape(-1).clone()  # logical order, like reshape(w)
-        on = active.nonzero().squeeze(1)  # drop among the active weights only (a small set)
-        magnitudes = w.detach().reshape(-1)[on].abs()
-        active[on[magnitudes.topk(n_drop, largest=False, sorted=False).indices]] = False
-        grow = S.lowered([g.reshape(-1)], [active])[0]  # kept: never grown
-        active[grow.topk(n_drop, sorted=False).indices] = True
-        if not direct:
-            m.copy_(active.view(m.shape))
+    @classmethod
+    def fields(cls, cfg: Any, epochs: int) -> dict[str, Any]:
+        out = super().fields(cfg, epochs)
+        if out["distribution"].name in ("nm", "block4"):
+            raise ConfigError("distribution.name", out["distribution"].name,
+                              "an unstructured distribution for RigL (global, fld, uniform, erk, gmp_fld)")
+        return {**out,
+                "alpha": float(V.number(cfg, "method.alpha", 0, 1, low_open=True, high_open=False)),
+                "end_fraction": float(V.number(cfg, "method.end_fraction", 0, 1, low_open=True,
+                                               high_open=False)),
+                "update_interval": V.integer(cfg, "method.update_interval", nullable=True)}
 
 
 class RigL(MaskedMethod):
     name = "rigl"
-
-    @classmethod
-    def check_config(cls, cfg: Any, epochs: int) -> None:
-        check_distribution_config(cfg)
-        if cfg.distribution.name in ("nm", "block4"):
-            raise ConfigError("distribution.name", cfg.distribution.name,
-                              "an unstructured distribution for RigL (global, fld, uniform, erk, gmp_fld)")
-        method_float(cfg, "alpha", 0.0, 1.0, default=0.3, low_open=True, high_open=False)
-        method_float(cfg, "end_fraction", 0.0, 1.0, default=0.75, low_open=True, high_open=False)
-        method_int(cfg, "update_interval", low=1, default=None, nullable=True)
+    settings_class = RigLSettings
+    settings: RigLSettings
 
     def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
         super().__init__(cfg, model, epochs, steps_per_epoch, **context)
-        self.alpha = method_float(cfg, "alpha", 0.0, 1.0, default=0.3, low_open=True, high_open=False)
-        end_fraction = method_float(cfg, "end_fraction", 0.0, 1.0, default=0.75, low_open=True,
-                                    high_open=False)
-        interval = method_int(cfg, "update_interval", low=1, default=None, nullable=True)
-        self.interval = interval or steps_per_epoch
-        self.t_end = max(1, int(end_fraction * epochs * steps_per_epoch))
+        s = self.settings
+        self.alpha = s.alpha
+        self.interval = s.update_interval or steps_per_epoch
+        self.t_end = max(1, int(s.end_fraction * epochs * steps_per_epoch))
         weights = self.masks.weights
         self.counts = self.distribution.keep_counts(S.magnitude(weights), self.target_sparsity)
         generator = torch.Generator().manual_seed(int(cfg.seed) + 0x5151)
