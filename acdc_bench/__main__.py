@@ -13,7 +13,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from acdc_bench.config import ReportedError, register_resolvers
+from acdc_bench.config import register_resolvers
+from acdc_bench.errors import ReportedError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 # The user's choice. main() sets HYDRA_FULL_ERROR itself (with _CLI_SET_FULL_ERROR), and

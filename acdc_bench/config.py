@@ -10,39 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from acdc_bench import validation as V
+from acdc_bench.errors import ConfigError, ConfigMismatch, ReportedError, RunFailed
+
+__all__ = ["ConfigError", "ConfigMismatch", "ReportedError", "RunFailed", "validate", "config_hash"]
+
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-
-
-class ReportedError(Exception):
-    """An error the CLI reports as one line, without a traceback, exiting with ``exit_code``."""
-
-    exit_code = 2
-
-
-class ConfigError(ReportedError, ValueError):
-    """A user error in the config: printed as one line, exit status 2."""
-
-    def __init__(self, field: str, value: Any, allowed: str):
-        self.field, self.value, self.allowed = field, value, allowed
-        super().__init__(f"{field}={value!r} is not allowed; expected {allowed}")
-
-
-class ConfigMismatch(ReportedError):
-    """Resuming a run directory with settings other than the ones it was started with."""
-
-
-class RunFailed(ReportedError):
-    """Training stopped on its own account (non-finite loss, masks differ across ranks, a
-    checkpoint could not be written); ``summary.json`` says ``failed``. Exit status 1."""
-
-    exit_code = 1
 
 
 def _scaled_epochs(base: Any, multiplier: Any) -> int:
@@ -66,82 +46,6 @@ def register_resolvers() -> None:
 
 
 # ----------------------------------------------------------------------------- validation
-_ABSENT = object()
-
-
-def _raw(cfg: DictConfig, key: str) -> Any:
-    """The unresolved value at ``key`` (an interpolation string), for messages."""
-    try:
-        parent_key, _, leaf = key.rpartition(".")
-        parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
-        return parent._get_node(leaf)._value()
-    except Exception:
-        return "?"
-
-
-def _get(cfg: DictConfig, key: str) -> Any:
-    """The resolved value at ``key`` (``_ABSENT`` when the key does not exist)."""
-    try:
-        return OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=True)
-    except ConfigError:
-        raise
-    except Exception as err:  # a failing interpolation or resolver, or a missing value (???)
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ConfigError(key, _raw(cfg, key), f"a value that resolves ({reason})") from None
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _int(cfg: DictConfig, key: str, low: int = 1, required: bool = True) -> int | None:
-    v = _get(cfg, key)
-    if v is _ABSENT and not required:
-        return None
-    if not _is_int(v) or v < low:
-        raise ConfigError(key, None if v is _ABSENT else v,
-                          "a positive integer" if low == 1 else f"an integer >= {low}")
-    return v
-
-
-def _num(cfg: DictConfig, key: str, low: float, high: float | None = None, *, low_open: bool = False,
-         high_open: bool = True, required: bool = True) -> float | None:
-    """A number in the interval given by ``low``/``high`` (``None``: unbounded)."""
-    v = _get(cfg, key)
-    if v is _ABSENT and not required:
-        return None
-    ok = _is_number(v) and v == v and (v > low if low_open else v >= low)
-    if ok and high is not None:
-        ok = v < high if high_open else v <= high
-    if not ok:
-        if high is None:
-            allowed = "a positive number" if (low == 0 and low_open) else f"a number >= {low}"
-        else:
-            allowed = f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ConfigError(key, None if v is _ABSENT else v, allowed)
-    return v
-
-
-def _bool(cfg: DictConfig, key: str, required: bool = True) -> None:
-    v = _get(cfg, key)
-    if v is _ABSENT and not required:
-        return
-    if not isinstance(v, bool):
-        raise ConfigError(key, None if v is _ABSENT else v, "true or false")
-
-
-def _choice(cfg: DictConfig, key: str, options: list[Any], required: bool = True) -> None:
-    v = _get(cfg, key)
-    if v is _ABSENT and not required:
-        return
-    if v not in options or isinstance(v, bool) != any(isinstance(o, bool) and o == v for o in options):
-        raise ConfigError(key, None if v is _ABSENT else v, f"one of {options}")
-
-
 @cache
 def group_names(group: str) -> tuple[str, ...]:
     """The ``name`` each option of a config group sets (``dataset.name`` for datasets)."""
@@ -156,79 +60,35 @@ def group_names(group: str) -> tuple[str, ...]:
 
 def _check_names(cfg: DictConfig) -> None:
     """Names set directly (``model.name=...``) are checked as strictly as group options."""
+    from acdc_bench.models import ModelSettings
     from acdc_bench.sparsity.methods import METHODS
 
-    _choice(cfg, "method.name", sorted(METHODS))
-    for group in ("dataset", "distribution", "logger"):
-        _choice(cfg, f"{group}.name", list(group_names(group)))
-    from acdc_bench.models import CIFAR_DEPTHS, TIMM_ALIASES
-
-    known = sorted(CIFAR_DEPTHS) + sorted(TIMM_ALIASES) + ["timm"]
-    name = _get(cfg, "model.name")
-    timm_name = _get(cfg, "model.timm_name") if name == "timm" else name
-    if name == "timm" or name not in known:
-        if not isinstance(timm_name, str):
-            raise ConfigError("model.name" if name != "timm" else "model.timm_name", timm_name,
-                              f"one of {known} or a timm model name")
-        import timm
-
-        if not timm.is_model(timm_name):
-            field = "model.timm_name" if name == "timm" else "model.name"
-            raise ConfigError(field, timm_name, f"one of {known} or a timm model name (timm.list_models())")
+    V.choice(cfg, "method.name", sorted(METHODS))
+    for group in ("distribution", "logger"):
+        V.choice(cfg, f"{group}.name", list(group_names(group)))
+    ModelSettings.read(cfg)
 
 
 def _check_dataset(cfg: DictConfig) -> None:
-    _int(cfg, "dataset.batch_size")
-    _int(cfg, "dataset.eval_batch_size")
-    _int(cfg, "dataset.num_workers", low=0)
-    _int(cfg, "dataset.num_classes")
-    in_chans = _int(cfg, "dataset.in_chans")
-    _int(cfg, "dataset.split_seed", low=0, required=False)
-    _num(cfg, "dataset.val_fraction", 0, 1, low_open=True, required=False)
-    for key in ("dataset.native_res", "dataset.train_size", "dataset.val_size"):
-        _int(cfg, key, required=False)
-    root = _get(cfg, "dataset.root")
-    if root is not _ABSENT and root is not None and not isinstance(root, str):
-        raise ConfigError("dataset.root", root, "a folder path or null")
-    for key in ("dataset.mean", "dataset.std"):
-        v = _get(cfg, key)
-        if v is _ABSENT:
-            continue
-        values = list(v) if OmegaConf.is_list(v) or isinstance(v, (list, tuple)) else None
-        ok = values is not None and len(values) == in_chans and all(_is_number(x) for x in values)
-        if ok and key.endswith("std"):
-            ok = all(x > 0 for x in values)
-        if not ok:
-            what = "positive numbers" if key.endswith("std") else "numbers"
-            raise ConfigError(key, OmegaConf.to_container(v) if OmegaConf.is_config(v) else v,
-                              f"a list of {in_chans} {what} (one per input channel, dataset.in_chans)")
-    _bool(cfg, "dataset.augment.hflip", required=False)
-    _int(cfg, "dataset.augment.pad_crop", low=0, required=False)
-    lo, hi = _int(cfg, "dataset.resolution.min_res"), _int(cfg, "dataset.resolution.max_res")
-    if hi < lo:
-        raise ConfigError("dataset.resolution.max_res", hi, f"an integer >= resolution.min_res ({lo})")
-    start = _num(cfg, "dataset.resolution.start_ramp", 0, 1, high_open=False)
-    end = _num(cfg, "dataset.resolution.end_ramp", 0, 1, high_open=False)
-    if end < start:
-        raise ConfigError("dataset.resolution.end_ramp", end,
-                          f"a fraction of epochs >= resolution.start_ramp ({start})")
-    _int(cfg, "dataset.eval_res")
-    _num(cfg, "dataset.eval_crop_ratio", 0, 1, low_open=True, high_open=False, required=False)
+    """The dataset's fields as the data layer reads them (``dataset.name`` among them)."""
+    from acdc_bench.data.datasets import DataSettings
+
+    DataSettings.read(cfg)
 
 
-def validate(cfg: DictConfig) -> None:
+def validate(cfg: DictConfig, tasks: Sequence[str] = ("train", "summary", "report")) -> None:
     """Check the type and range of every field every task relies on, before any work is done.
 
     Method-specific fields (phase lengths, sub-net lists, N:M) are the method's
     ``check_config``; dataset files on disk are checked by the data loaders before training.
     """
-    _choice(cfg, "task", ["train", "summary", "report"])
-    _num(cfg, "sparsity", 0, 1)
-    _num(cfg, "epoch_multiplier", 0, low_open=True)
-    _int(cfg, "dataset.base_epochs")
-    _int(cfg, "epochs")
-    _int(cfg, "seed", low=0)
-    device = _get(cfg, "device")
+    V.choice(cfg, "task", list(tasks))
+    V.number(cfg, "sparsity", 0, 1)
+    V.number(cfg, "epoch_multiplier", 0, low_open=True)
+    V.integer(cfg, "dataset.base_epochs")
+    V.integer(cfg, "epochs")
+    V.integer(cfg, "seed", low=0)
+    device = V.get(cfg, "device")
     if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
         raise ConfigError("device", device, "auto, cpu, cuda or cuda:<index>")
     if device.startswith("cuda"):
@@ -236,34 +96,34 @@ def validate(cfg: DictConfig) -> None:
 
         if not torch.cuda.is_available():
             raise ConfigError("device", device, "auto or cpu (no CUDA device is visible)")
-    _num(cfg, "optim.lr", 0, low_open=True)
-    _num(cfg, "optim.lr_peak_epoch", 0)
-    _num(cfg, "optim.lr_start_fraction", 0, 1, high_open=False)
-    momentum = _num(cfg, "optim.momentum", 0, 1)
-    _bool(cfg, "optim.nesterov")
-    if _get(cfg, "optim.nesterov") and momentum == 0:
+    V.number(cfg, "optim.lr", 0, low_open=True)
+    V.number(cfg, "optim.lr_peak_epoch", 0)
+    V.number(cfg, "optim.lr_start_fraction", 0, 1, high_open=False)
+    momentum = V.number(cfg, "optim.momentum", 0, 1)
+    V.boolean(cfg, "optim.nesterov")
+    if V.get(cfg, "optim.nesterov") and momentum == 0:
         raise ConfigError("optim.nesterov", True, "false when optim.momentum is 0 (Nesterov needs momentum)")
-    _num(cfg, "optim.weight_decay", 0)
-    _num(cfg, "optim.label_smoothing", 0, 1)
+    V.number(cfg, "optim.weight_decay", 0)
+    V.number(cfg, "optim.label_smoothing", 0, 1)
     for key in ("trainer.amp", "trainer.channels_last", "trainer.deterministic"):
-        _bool(cfg, key)
-    _choice(cfg, "trainer.progress", ["auto", True, False])
+        V.boolean(cfg, key)
+    V.choice(cfg, "trainer.progress", ["auto", True, False])
     _check_dataset(cfg)
     _check_names(cfg)
-    _num(cfg, "model.width", 0, low_open=True, required=False)
-    _int(cfg, "model.stem_stride", required=False)
-    _bool(cfg, "model.blurpool", required=False)
-    keep = _get(cfg, "distribution.keep_dense")
-    if keep is not _ABSENT and not (OmegaConf.is_list(keep) and all(isinstance(k, str) for k in keep)):
+    V.number(cfg, "model.width", 0, low_open=True, required=False)
+    V.integer(cfg, "model.stem_stride", required=False)
+    V.boolean(cfg, "model.blurpool", required=False)
+    keep = V.get(cfg, "distribution.keep_dense")
+    if keep is not V.ABSENT and not (OmegaConf.is_list(keep) and all(isinstance(k, str) for k in keep)):
         raise ConfigError("distribution.keep_dense", keep, "a list of layer names")
-    if _get(cfg, "logger.name") == "wandb":
-        _choice(cfg, "logger.mode", ["offline", "online", "disabled"])
-        project = _get(cfg, "logger.project")
+    if V.get(cfg, "logger.name") == "wandb":
+        V.choice(cfg, "logger.mode", ["offline", "online", "disabled"])
+        project = V.get(cfg, "logger.project")
         if not isinstance(project, str) or not project:
             raise ConfigError("logger.project", project, "a W&B project name")
-    _num(cfg, "checkpoint.every_minutes", 0, required=False)
-    _int(cfg, "debug.nan_at_step", low=0, required=False)  # test-only options (docs/robustness.md)
-    _int(cfg, "debug.mask_mismatch_rank", low=0, required=False)
+    V.number(cfg, "checkpoint.every_minutes", 0, required=False)
+    V.integer(cfg, "debug.nan_at_step", low=0, required=False)  # test-only options (docs/robustness.md)
+    V.integer(cfg, "debug.mask_mismatch_rank", low=0, required=False)
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -305,7 +165,7 @@ def resume_differences(saved: dict[str, Any], current: dict[str, Any]) -> tuple[
             one_sided.append(key)
             continue
         old, new = a[key], b[key]
-        if old != new or type(old) is not type(new) and not (_is_number(old) and _is_number(new)):
+        if old != new or type(old) is not type(new) and not (V.is_number(old) and V.is_number(new)):
             diffs.append((key, old, new))
     return diffs, one_sided
 

@@ -104,10 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
-    from acdc_bench.data.ffcv_loader import FFCVLoader
+    from acdc_bench.data.ffcv_loader import FFCVLoader, FFCVOptions
     from acdc_bench.data.ffcv_writer import write_beton
     from acdc_bench.data.image_loader import ImageFileLoader
     from acdc_bench.data.image_sources import ImageFolderSource
+    from acdc_bench.data.loader import RankShare
 
     threads = torch.get_num_threads()
     tmp = None if args.dir else tempfile.TemporaryDirectory(prefix="bench_loader_")
@@ -128,8 +129,13 @@ def main(argv: list[str] | None = None) -> int:
 
         source = ImageFolderSource(folder)
         common = dict(mean=MEAN, std=STD, num_workers=args.workers, seed=args.seed, resolution=args.res)
-        ffcv = FFCVLoader(str(beton), args.batch_size, train=True, **common)
-        tv = ImageFileLoader(source, args.batch_size, train=True, **common)
+        # the ImageNet recipe's training pipeline (conf/dataset/imagenet.yaml) in both loaders
+        options = FFCVOptions(RankShare(args.batch_size, True, args.seed), crop="rrc", resolution=args.res,
+                              mean=tuple(MEAN), std=tuple(STD), in_chans=3, hflip=True, pad_crop=0,
+                              rrc_scale=(0.08, 1.0), crop_ratio=0.875, num_workers=args.workers,
+                              os_cache=True, order="random")
+        ffcv = FFCVLoader(str(beton), options)
+        tv = ImageFileLoader(source, args.batch_size, train=True, hflip=True, rrc_scale=(0.08, 1.0), **common)
         assert torch.get_num_threads() == threads
         warm, ffcv_ips, nb = loader_throughput(ffcv, args.epochs)
         out["ffcv_first_epoch_s"] = round(warm, 2)  # includes numba's compilation of the pipeline

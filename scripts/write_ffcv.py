@@ -19,8 +19,8 @@ import argparse
 import json
 import sys
 
-from acdc_bench.config import ConfigError
 from acdc_bench.data.ffcv_writer import FORMATS, WRITE_MODES, write_beton
+from acdc_bench.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:

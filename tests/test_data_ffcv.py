@@ -18,13 +18,24 @@ import torch
 from conftest import ROOT, read_jsonl, run_cli
 from test_data_sources import make_celeba_dir, make_cifar_dir, make_fashion_dir, make_jpeg_folder
 
-from acdc_bench.data.ffcv_loader import FFCVLoader, order_of
+from acdc_bench.data.ffcv_loader import FFCVLoader, FFCVOptions, order_of
 from acdc_bench.data.image_loader import ImageFileLoader
 from acdc_bench.data.image_sources import CelebASource, ImageFolderSource, open_source
+from acdc_bench.data.loader import Loader, RankShare
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 # numba's dispatcher finalizers raise a harmless KeyError when FFCV's compiled code is collected
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+# the ImageNet recipe's loader options (conf/dataset/imagenet.yaml), unless a test says otherwise
+RECIPE = dict(crop="rrc", resolution=None, mean=tuple(MEAN), std=tuple(STD), in_chans=3, hflip=True,
+              pad_crop=0, rrc_scale=(0.08, 1.0), crop_ratio=0.875, num_workers=2, os_cache=True,
+              order="random")
+
+
+def ffcv_loader(path, batch_size: int, *, train: bool, seed: int = 0, rank: int = 0, world_size: int = 1,
+                **options) -> FFCVLoader:
+    share = RankShare(batch_size, train, seed, rank, world_size)
+    return FFCVLoader(str(path), FFCVOptions(share, **{**RECIPE, **options}))
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +80,7 @@ def test_train_epochs_follow_order_resolution_and_keep_threads(data, default_thr
     threads = torch.get_num_threads()
     assert threads == default_threads
     # one FFCV worker: FFCV would set torch to 1 thread at construction and at every epoch
-    loader = FFCVLoader(str(data["imagefolder_train"]), 5, train=True, mean=MEAN, std=STD, num_workers=1,
-                        seed=7, resolution=48)
+    loader = ffcv_loader(str(data["imagefolder_train"]), 5, train=True, num_workers=1, seed=7, resolution=48)
     assert torch.get_num_threads() == threads and len(loader) == 4  # 24 images, last partial batch dropped
     epochs = {}
     for epoch, res in ((0, 48), (1, 32)):  # the schedule moves to 32 px: the next epoch's batches are 32 px
@@ -88,9 +98,9 @@ def test_train_epochs_follow_order_resolution_and_keep_threads(data, default_thr
         assert torch.equal(torch.cat(ys), torch.as_tensor(src.labels[order]))  # labels survive, in order
         epochs[epoch] = (order, ys)
     assert not np.array_equal(epochs[0][0], epochs[1][0])
+    assert isinstance(loader, Loader) and loader.num_samples == 24  # the loader protocol
     # the order is a function of (seed, epoch): a new loader (a resumed run) visits the same samples
-    again = FFCVLoader(str(data["imagefolder_train"]), 5, train=True, mean=MEAN, std=STD, num_workers=1,
-                       seed=7)
+    again = ffcv_loader(str(data["imagefolder_train"]), 5, train=True, num_workers=1, seed=7)
     assert np.array_equal(order_of(again, 1), epochs[1][0])
     loader.set_epoch(1, 32)
     loader.skip(3)  # mid-epoch resume: the remaining batch of epoch 1
@@ -100,8 +110,8 @@ def test_train_epochs_follow_order_resolution_and_keep_threads(data, default_thr
 
 def test_eval_matches_torchvision_labels_order_and_crop(data):
     src = ImageFolderSource(data["images"] / "val")
-    ffcv_val = FFCVLoader(str(data["imagefolder_val"]), 5, train=False, crop="centre", crop_ratio=0.875,
-                          mean=MEAN, std=STD, num_workers=2, os_cache=False, resolution=32)
+    ffcv_val = ffcv_loader(str(data["imagefolder_val"]), 5, train=False, crop="centre", crop_ratio=0.875,
+                           num_workers=2, os_cache=False, resolution=32)
     tv_val = ImageFileLoader(src, 5, train=False, mean=MEAN, std=STD, num_workers=0, resolution=32,
                              crop_ratio=0.875)
     a, b = list(ffcv_val), list(tv_val)
@@ -113,15 +123,14 @@ def test_eval_matches_torchvision_labels_order_and_crop(data):
     # the same centre crops up to resampling: mean |difference| of a few grey levels
     assert float(((xa - xb) * std).abs().mean()) < 0.02
     # DDP evaluation: rank 1 of 2 takes every other sample, with no padding
-    rank1 = FFCVLoader(str(data["imagefolder_val"]), 5, train=False, crop="centre", mean=MEAN, std=STD,
-                       rank=1, world_size=2, resolution=32)
+    rank1 = ffcv_loader(str(data["imagefolder_val"]), 5, train=False, crop="centre", rank=1, world_size=2,
+                        resolution=32)
     assert order_of(rank1, 0).tolist() == list(range(1, 12, 2)) and len(rank1) == 2
 
 
 def test_celeba_attributes_survive_and_match_torchvision(data):
     src = CelebASource(data["celeba"], "val")
-    ffcv_val = FFCVLoader(str(data["celeba_val"]), 3, train=False, crop="centre", mean=MEAN, std=STD,
-                          num_workers=2, resolution=24)
+    ffcv_val = ffcv_loader(data["celeba_val"], 3, train=False, crop="centre", num_workers=2, resolution=24)
     tv_val = ImageFileLoader(src, 3, train=False, mean=MEAN, std=STD, num_workers=0, resolution=24)
     ya = torch.cat([y for _, y in ffcv_val])
     yb = torch.cat([y for _, y in tv_val])
@@ -132,8 +141,8 @@ def test_celeba_attributes_survive_and_match_torchvision(data):
 def test_fashion_mnist_grey_images_come_back_as_one_exact_channel(data):
     src = open_source("fashion_mnist", data["fashion"], "val")
     mean, std = [0.2860], [0.3530]
-    val = FFCVLoader(str(data["fashion_mnist_val"]), 5, train=False, crop="native", mean=mean, std=std,
-                     in_chans=1, num_workers=1, resolution=28)
+    val = ffcv_loader(str(data["fashion_mnist_val"]), 5, train=False, crop="native", mean=tuple(mean),
+                      std=tuple(std), in_chans=1, num_workers=1, resolution=28)
     xs, ys = zip(*val, strict=True)
     x, y = torch.cat(xs), torch.cat(ys)
     assert x.shape == (12, 1, 28, 28) and torch.equal(y, torch.as_tensor(src.labels))
@@ -143,10 +152,14 @@ def test_fashion_mnist_grey_images_come_back_as_one_exact_channel(data):
 
 DDP_RANK = textwrap.dedent("""
     import json, sys, torch.distributed as dist
-    from acdc_bench.data.ffcv_loader import FFCVLoader, order_of
+    from acdc_bench.data.ffcv_loader import FFCVLoader, FFCVOptions, order_of
+    from acdc_bench.data.loader import Loader, RankShare
     rank, port, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    loader = FFCVLoader(path, 4, train=True, mean=[0.5] * 3, std=[0.5] * 3, seed=3, rank=rank, world_size=2)
+    options = FFCVOptions(RankShare(4, True, 3, rank, 2), crop="rrc", resolution=None, mean=(0.5,) * 3,
+                          std=(0.5,) * 3, in_chans=3, hflip=True, pad_crop=0, rrc_scale=(0.08, 1.0),
+                          crop_ratio=0.875, num_workers=2, os_cache=True, order="random")
+    loader = FFCVLoader(path, options)
     print(json.dumps({"len": len(loader), "orders": [order_of(loader, e).tolist() for e in (0, 1)]}))
     dist.destroy_process_group()
 """)

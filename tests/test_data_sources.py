@@ -285,6 +285,53 @@ def test_image_file_loader_eval_is_centre_crop_in_source_order(data_dirs):
     assert abs(float(x[:, 0].mean()) * 255 - 7 * 17.5) < 6
 
 
+# ---------------------------------------------------------------------- the loader protocol
+def test_rank_shares_are_disjoint_in_training_and_strided_in_evaluation():
+    from acdc_bench.data.loader import RankShare
+
+    shares = [RankShare(4, True, seed=5, rank=r, world_size=3) for r in range(3)]
+    orders = [s.indices(26, epoch=2) for s in shares]
+    assert [len(o) for o in orders] == [8] * 3 and len(set(torch.cat(orders).tolist())) == 24
+    assert torch.equal(orders[1], RankShare(4, True, seed=5, rank=1, world_size=3).indices(26, 2))  # resume
+    assert not torch.equal(orders[1], shares[1].indices(26, 3))  # another epoch, another order
+    assert [s.batches(26) for s in shares] == [2] * 3  # 8 each, the last partial batch dropped
+    evals = [RankShare(4, False, rank=r, world_size=3) for r in range(3)]
+    assert [e.indices(26, 0).tolist()[:2] for e in evals] == [[0, 3], [1, 4], [2, 5]]
+    assert [e.batches(26) for e in evals] == [3, 3, 2]  # 9, 9, 8 samples: nothing dropped or padded
+
+
+def test_every_loader_implements_the_protocol(data_dirs):
+    from acdc_bench.data import Loader
+    from acdc_bench.data.image_loader import ImageFileLoader
+    from acdc_bench.data.image_sources import ImageFolderSource
+    from acdc_bench.data.tensor_loader import TensorLoader
+    from acdc_bench.data.torchvision_loader import TorchvisionLoader
+
+    x, y = torch.zeros(10, 1, 8, 8), torch.zeros(10, dtype=torch.long)
+    loaders = [TensorLoader(x, y, 3, train=True, mean=[0.0], std=[1.0]),
+               TorchvisionLoader(x, y, 3, train=False, mean=[0.0], std=[1.0]),
+               ImageFileLoader(ImageFolderSource(data_dirs["images"] / "val"), 5, train=False, mean=[0.5] * 3,
+                               std=[0.25] * 3, num_workers=0)]
+    for loader in loaders:
+        assert isinstance(loader, Loader), type(loader)
+    assert [(len(lo), lo.num_samples) for lo in loaders] == [(3, 10), (4, 10), (3, 12)]
+
+
+def test_the_registry_matches_the_shipped_dataset_configs():
+    from omegaconf import OmegaConf
+
+    from acdc_bench.data import DATASETS, DataSettings
+
+    conf = ROOT / "conf" / "dataset"
+    assert set(DATASETS) == {p.stem for p in conf.glob("*.yaml")}
+    for name, spec in DATASETS.items():
+        cfg = OmegaConf.load(conf / f"{name}.yaml")
+        ds = DataSettings.read(cfg)  # every field a dataset needs is in its YAML (no defaults in code)
+        assert ds.name == name and ds.loader in spec.loaders
+        assert ("ffcv" in spec.loaders) == (spec.ffcv_format is not None) == (ds.ffcv_order is not None)
+        assert spec.fixed_size == (ds.rrc_scale is None) == ("memory" in spec.loaders)
+
+
 # ---------------------------------------------------------------------- multi-label objective
 def test_multilabel_objective_metrics_follow_the_paper_definitions():
     from acdc_bench.objectives import MultiLabel

@@ -27,8 +27,9 @@ model trains with the threads the process had before.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from acdc_bench.config import ConfigError
+from acdc_bench.data.loader import EpochCursor, Normalise, RankShare
+from acdc_bench.errors import ConfigError
 
 ORDERS = ("random", "quasi_random")
 
@@ -108,93 +110,64 @@ def beton_labels(reader: Any) -> np.ndarray | None:
     return np.asarray(reader.metadata[f"f{ix}"], dtype=np.int64)
 
 
-class FFCVLoader:
-    """Yields ``(images, labels)``: float ``N x C x H x W`` normalised, labels on ``device``.
+@dataclass(frozen=True)
+class FFCVOptions:
+    """Everything an :class:`FFCVLoader` needs besides its file, in one object (the train and
+    evaluation loaders of a run differ in a few fields: ``dataclasses.replace``).
 
-    ``crop``: ``"rrc"`` (training, random resized crop at the epoch's resolution),
-    ``"centre"`` (evaluation, centre crop with ``crop_ratio`` resized to the resolution) or
-    ``"native"`` (whole fixed-size images, resized on the device when the resolution
-    differs). ``batch_size`` is per rank. Labels are int64 class indices, or float
-    ``N x K`` attribute vectors when the file stores vectors.
+    ``crop``: ``"rrc"`` (training, random resized crop at the epoch's resolution, area share
+    ``rrc_scale``), ``"centre"`` (evaluation, centre crop of ``crop_ratio`` times the shorter
+    side resized to the resolution) or ``"native"`` (whole fixed-size images, translated by
+    up to ``pad_crop`` pixels when training, resized on the device when the resolution
+    differs). ``share``: the batch per rank, training or not, the seed of FFCV's orders and
+    the rank's place (FFCV shares an epoch between ranks itself, as ``share`` would).
+    ``resolution`` None is the file's native size. ``num_workers`` are FFCV's threads;
+    ``os_cache`` memory-maps the file; ``order`` is one of :data:`ORDERS`. ``field`` and
+    ``how_to_create`` only word the errors about the file.
     """
 
-    def __init__(
-        self,
-        path: str,
-        batch_size: int,
-        *,
-        train: bool,
-        mean: list[float],
-        std: list[float],
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        num_workers: int = 2,
-        os_cache: bool = True,
-        order: str = "random",
-        crop: str = "rrc",
-        rrc_scale: tuple[float, float] = (0.08, 1.0),
-        crop_ratio: float = 0.875,
-        hflip: bool = True,
-        pad_crop: int = 0,
-        resolution: int | None = None,
-        in_chans: int = 3,
-        batches_ahead: int = 3,
-        field: str = "dataset.ffcv_train",
-        how_to_create: str = "python scripts/write_ffcv.py",
-    ):
+    share: RankShare
+    crop: str
+    resolution: int | None
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    in_chans: int
+    hflip: bool
+    pad_crop: int
+    rrc_scale: tuple[float, float] | None
+    crop_ratio: float | None
+    num_workers: int
+    os_cache: bool
+    order: str
+    device: torch.device = torch.device("cpu")
+    batches_ahead: int = 3
+    field: str = "dataset.ffcv_train"
+    how_to_create: str = "python scripts/write_ffcv.py"
+
+
+class FFCVLoader(EpochCursor):
+    """Yields ``(images, labels)``: float ``N x C x H x W`` normalised, labels on the options'
+    device: int64 class indices, or float ``N x K`` attribute vectors when the file stores
+    vectors. FFCV shares an epoch between DDP ranks itself (see :meth:`_ffcv_loader`)."""
+
+    def __init__(self, path: str, options: FFCVOptions):
+        self.options = o = options
+        self.device, self.train, self.batch_size = torch.device(o.device), o.share.train, o.share.batch_size
+        self.in_chans, self.crop = int(o.in_chans), o.crop
         with keep_torch_threads() as threads:
             self.torch_threads = threads
-            self.reader = open_reader(path, field, how_to_create)
-            self._build(
-                str(Path(path).expanduser()),
-                int(batch_size),
-                train,
-                device,
-                seed,
-                rank,
-                world_size,
-                num_workers,
-                os_cache,
-                order,
-                crop,
-                rrc_scale,
-                crop_ratio,
-                hflip,
-                pad_crop,
-                resolution,
-                in_chans,
-                batches_ahead,
-                field,
-            )
-        c = self.in_chans
-        self.mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, c, 1, 1) * 255.0
-        self.std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, c, 1, 1) * 255.0
-        self.epoch, self.skip_batches = 0, 0
+            self.reader = open_reader(path, o.field, o.how_to_create)
+            self.loader = self._ffcv_loader(str(Path(path).expanduser()))
+        self.normalise = Normalise(o.mean, o.std, self.device, channels=self.in_chans, pixel_max=255.0)
 
-    def _build(
-        self,
-        path,
-        batch_size,
-        train,
-        device,
-        seed,
-        rank,
-        world_size,
-        num_workers,
-        os_cache,
-        order,
-        crop,
-        rrc_scale,
-        crop_ratio,
-        hflip,
-        pad_crop,
-        resolution,
-        in_chans,
-        batches_ahead,
-        field,
-    ) -> None:
+    def _ffcv_loader(self, path: str) -> Any:
+        """FFCV's loader: the decoder for ``crop``, the augmentations, and the sample order.
+
+        Training takes FFCV's random order seeded with ``seed`` (per epoch: ``seed + epoch``;
+        with DDP, torch's ``DistributedSampler``); evaluation a strided share per rank without
+        padding (FFCV's distributed sequential order repeats samples to even out the ranks,
+        which would bias the metrics), as :class:`~acdc_bench.data.loader.RankShare` does.
+        """
         from ffcv.fields import IntField
         from ffcv.fields.basics import IntDecoder
         from ffcv.fields.ndarray import NDArrayDecoder
@@ -206,31 +179,30 @@ class FFCVLoader:
         from ffcv.loader import Loader, OrderOption
         from ffcv.transforms import RandomHorizontalFlip, RandomTranslate, ToDevice, ToTensor
 
-        self.device, self.train, self.batch_size = torch.device(device), train, batch_size
-        self.rank, self.world_size, self.in_chans, self.crop = rank, world_size, int(in_chans), crop
+        o, crop, train = self.options, self.crop, self.train
         meta = self.reader.metadata[f"f{self.reader.field_names.index('image')}"]
         sizes = set(zip(meta["height"].tolist(), meta["width"].tolist(), strict=True))
         if crop == "native" and len(sizes) > 1:
             raise ConfigError(
-                field,
+                o.field,
                 path,
                 "a .beton of equally sized images for this dataset's whole-image "
                 f"pipeline (found {len(sizes)} sizes)",
             )
         self.native_res = max(max(s) for s in sizes)
-        self.resolution = int(resolution or self.native_res)
+        self.resolution = int(o.resolution or self.native_res)
         if crop == "rrc":
-            self.decoder = RandomResizedCropRGBImageDecoder((self.resolution,) * 2, scale=tuple(rrc_scale))
+            self.decoder = RandomResizedCropRGBImageDecoder((self.resolution,) * 2, scale=tuple(o.rrc_scale))
         elif crop == "centre":
-            self.decoder = CenterCropRGBImageDecoder((self.resolution,) * 2, ratio=float(crop_ratio))
+            self.decoder = CenterCropRGBImageDecoder((self.resolution,) * 2, ratio=float(o.crop_ratio))
         elif crop == "native":
             self.decoder = SimpleRGBImageDecoder()
         else:
             raise ValueError(crop)
         image = [self.decoder]
-        if train and crop == "native" and pad_crop:
-            image.append(RandomTranslate(padding=int(pad_crop)))
-        if train and hflip:
+        if train and crop == "native" and o.pad_crop:
+            image.append(RandomTranslate(padding=int(o.pad_crop)))
+        if train and o.hflip:
             image.append(RandomHorizontalFlip())
         image.append(ToTensor())
         self.multilabel = not isinstance(self.reader.handlers["label"], IntField)
@@ -238,48 +210,33 @@ class FFCVLoader:
         if self.device.type == "cuda":
             image.append(ToDevice(self.device, non_blocking=True))
             label.append(ToDevice(self.device, non_blocking=True))
-        if order not in ORDERS:
-            raise ConfigError("dataset.ffcv_order", order, f"one of {list(ORDERS)}")
-        if train and order == "quasi_random" and world_size > 1:
+        if o.order not in ORDERS:
+            raise ConfigError("dataset.ffcv_order", o.order, f"one of {list(ORDERS)}")
+        if train and o.order == "quasi_random" and o.share.world_size > 1:
             raise ConfigError(
-                "dataset.ffcv_order", order, "random with DDP (FFCV has no distributed quasi-random order)"
+                "dataset.ffcv_order", o.order, "random with DDP (FFCV has no distributed quasi-random order)"
             )
         common: dict[str, Any] = dict(
-            batch_size=batch_size,
-            num_workers=_ffcv_threads(num_workers),
-            os_cache=bool(os_cache),
+            batch_size=self.batch_size,
+            num_workers=_ffcv_threads(o.num_workers),
+            os_cache=bool(o.os_cache),
             pipelines={"image": image, "label": label},
-            batches_ahead=int(batches_ahead),
-            seed=int(seed),
+            batches_ahead=int(o.batches_ahead),
+            seed=int(o.share.seed),
         )
         if train:
-            self.loader = Loader(
-                path,
-                order=OrderOption.RANDOM if order == "random" else OrderOption.QUASI_RANDOM,
-                distributed=world_size > 1,
-                drop_last=True,
-                **common,
-            )
-        else:
-            # A strided share per rank without padding (FFCV's distributed sequential order
-            # repeats samples to even out the ranks, which would bias the metrics).
-            indices = np.arange(rank, self.reader.num_samples, world_size, dtype=np.uint64)  # FFCV's type
-            self.loader = Loader(
-                path, order=OrderOption.SEQUENTIAL, indices=indices, drop_last=False, **common
-            )
+            order = OrderOption.RANDOM if o.order == "random" else OrderOption.QUASI_RANDOM
+            return Loader(path, order=order, distributed=o.share.world_size > 1, drop_last=True, **common)
+        # FFCV's type: uint64
+        indices = np.asarray(o.share.indices(self.reader.num_samples, 0), dtype=np.uint64)
+        return Loader(path, order=OrderOption.SEQUENTIAL, indices=indices, drop_last=False, **common)
 
     # ------------------------------------------------------------------ protocol
     def set_epoch(self, epoch: int, resolution: int | None = None) -> None:
         """Choose the epoch (its sample order) and its resolution; both apply at the next iteration."""
-        self.epoch = int(epoch)
-        if resolution is not None:
-            self.resolution = int(resolution)
-            if self.crop != "native":
-                self.decoder.output_size = (self.resolution, self.resolution)
-
-    def skip(self, batches: int) -> None:
-        """Start the next iteration ``batches`` batches into the epoch (decoded, then discarded)."""
-        self.skip_batches = int(batches)
+        super().set_epoch(epoch, resolution)
+        if resolution is not None and self.crop != "native":
+            self.decoder.output_size = (self.resolution, self.resolution)
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -289,7 +246,7 @@ class FFCVLoader:
         return int(self.reader.num_samples)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        start, self.skip_batches = self.skip_batches, 0
+        start = self._take_skip()  # decoded, then discarded: FFCV cannot start part-way
         with keep_torch_threads():
             self.loader.next_epoch = self.epoch  # FFCV's orders are functions of this counter
             epoch_iter = iter(self.loader)
@@ -308,7 +265,7 @@ class FFCVLoader:
         x = x.permute(0, 3, 1, 2)[:, : self.in_chans].to(torch.float32, memory_format=torch.contiguous_format)
         if x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
             x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", antialias=True)
-        x = (x - self.mean) / self.std
+        x = self.normalise(x)
         y = y.to(self.device, non_blocking=True)
         y = y.float() if self.multilabel else y.reshape(-1).clone()
         return x, y
@@ -351,54 +308,3 @@ def order_of(loader: FFCVLoader, epoch: int) -> np.ndarray:
     """The sample indices this rank's loader visits in ``epoch`` (for tests and resume checks)."""
     order = np.asarray(loader.loader.traversal_order.sample_order(int(epoch)))
     return order[: len(loader) * loader.batch_size] if loader.train else order
-
-
-def build_ffcv_pair(
-    ds: Any,
-    device: torch.device,
-    seed: int,
-    rank: int,
-    world_size: int,
-    train_res: int,
-    how_to_create: Callable[[str, str], str],
-) -> tuple[FFCVLoader, FFCVLoader]:
-    """The train and evaluation loaders of ``cfg.dataset`` (``ds``)."""
-    whole = ds.name in ("cifar10", "cifar100", "fashion_mnist")
-    aug = ds.augment
-    common = dict(
-        mean=list(ds.mean),
-        std=list(ds.std),
-        device=device,
-        seed=seed,
-        rank=rank,
-        world_size=world_size,
-        num_workers=int(ds.num_workers),
-        os_cache=bool(ds.get("os_cache", True)),
-        order=str(ds.get("ffcv_order", "random")),
-        in_chans=int(ds.in_chans),
-    )
-    train = FFCVLoader(
-        ds.get("ffcv_train"),
-        int(ds.batch_size) // world_size,
-        train=True,
-        crop="native" if whole else "rrc",
-        rrc_scale=tuple(aug.get("rrc_scale", (0.08, 1.0))),
-        hflip=bool(aug.hflip),
-        pad_crop=int(aug.get("pad_crop", 0)),
-        resolution=train_res,
-        field="dataset.ffcv_train",
-        how_to_create=how_to_create("train", ds.get("ffcv_train") or "TRAIN.beton"),
-        **common,
-    )
-    val = FFCVLoader(
-        ds.get("ffcv_val"),
-        max(int(ds.eval_batch_size) // world_size, 1),
-        train=False,
-        crop="native" if whole else "centre",
-        crop_ratio=float(ds.get("eval_crop_ratio", 0.875)),
-        resolution=int(ds.eval_res),
-        field="dataset.ffcv_val",
-        how_to_create=how_to_create("val", ds.get("ffcv_val") or "VAL.beton"),
-        **common,
-    )
-    return train, val

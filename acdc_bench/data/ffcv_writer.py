@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from acdc_bench.config import ConfigError
 from acdc_bench.data.image_sources import CELEBA_ATTRIBUTES, open_source
+from acdc_bench.errors import ConfigError
 
 FORMATS = ("imagefolder", "cifar", "celeba", "fashion_mnist")
 WRITE_MODES = ("raw", "jpg", "smart", "proportion")

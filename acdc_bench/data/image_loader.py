@@ -24,7 +24,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.v2 import functional as TF  # imported here: forked workers inherit it
 
-from acdc_bench.data.tensor_loader import epoch_generator
+from acdc_bench.data.loader import IndexedLoader, Normalise, RankShare
 
 
 def random_resized_crop_box(
@@ -88,13 +88,12 @@ class _Transformed(Dataset):
         return TF.pil_to_tensor(img), torch.as_tensor(label)
 
 
-class ImageFileLoader:
+class ImageFileLoader(IndexedLoader):
     """Yields ``(images, labels)`` like the other loaders: float, normalised, on ``device``.
 
     ``source`` yields ``(PIL RGB image, label)``; labels are class indices or, for
     attribute vectors (CelebA), float ``N x K``. ``batch_size`` is per rank; with
-    ``world_size > 1`` each rank takes an equal, disjoint share of the epoch's order
-    (training) or a strided share (evaluation).
+    ``world_size > 1`` each rank takes its :class:`~acdc_bench.data.loader.RankShare`.
     """
 
     def __init__(
@@ -116,51 +115,23 @@ class ImageFileLoader:
         crop_ratio: float = 0.875,
     ):
         self.source, self.batch_size, self.train = source, int(batch_size), train
-        self.device = torch.device(device)
-        self.seed, self.rank, self.world_size, self.num_workers = (
-            int(seed),
-            rank,
-            world_size,
-            int(num_workers),
-        )
+        self.share = RankShare(int(batch_size), train, int(seed), rank, world_size)
+        self.device, self.num_workers = torch.device(device), int(num_workers)
         self.resolution, self.hflip = int(resolution), bool(hflip)
         self.rrc_scale, self.crop_ratio = tuple(rrc_scale), float(crop_ratio)
         self.multilabel = bool(getattr(source, "multilabel", False))
-        self.mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, -1, 1, 1) * 255.0
-        self.std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, -1, 1, 1) * 255.0
-        self.epoch, self.skip_batches = 0, 0
-
-    def set_epoch(self, epoch: int, resolution: int | None = None) -> None:
-        self.epoch = int(epoch)
-        if resolution is not None:
-            self.resolution = int(resolution)
-
-    def skip(self, batches: int) -> None:
-        """Start the next iteration ``batches`` batches into the epoch (mid-epoch resume)."""
-        self.skip_batches = int(batches)
+        self.normalise = Normalise(mean, std, self.device, pixel_max=255.0)
 
     @property
     def num_samples(self) -> int:
         return len(self.source)
 
-    def indices(self) -> Tensor:
-        """The sample indices this rank visits in the current epoch, in order."""
-        n = len(self.source)
-        if not self.train:
-            return torch.arange(self.rank, n, self.world_size)
-        order = torch.randperm(n, generator=epoch_generator(self.seed, self.epoch))
-        per_rank = n // self.world_size
-        return order[self.rank * per_rank : (self.rank + 1) * per_rank]
-
-    def __len__(self) -> int:
-        n = len(self.indices())
-        return n // self.batch_size if self.train else -(-n // self.batch_size)
-
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        start, self.skip_batches = self.skip_batches, 0
+        start = self._take_skip()
         idx = self.indices()[start * self.batch_size : len(self) * self.batch_size if self.train else None]
         data = _Transformed(
-            self.source, self.train, self.resolution, self.seed, self.hflip, self.rrc_scale, self.crop_ratio
+            self.source, self.train, self.resolution, self.share.seed, self.hflip, self.rrc_scale,
+            self.crop_ratio,
         )
         loader = DataLoader(
             data,
@@ -172,58 +143,4 @@ class ImageFileLoader:
         for x, y in loader:
             x = x.to(self.device, non_blocking=True).float()
             y = y.to(self.device, non_blocking=True)
-            yield (x - self.mean) / self.std, (y.float() if self.multilabel else y.long())
-
-
-def build_file_pair(
-    ds: Any, device: torch.device, seed: int, rank: int, world_size: int, train_res: int
-) -> tuple[ImageFileLoader, ImageFileLoader]:
-    """The train and evaluation loaders of ``cfg.dataset`` (``ds``) over ``dataset.root``.
-
-    ImageNet: ``root/train`` and ``root/val`` class folders. CelebA: torchvision's layout,
-    evaluated on the partition ``dataset.eval_split`` (``val`` or ``test``).
-    """
-    from acdc_bench.config import ConfigError
-    from acdc_bench.data.image_sources import CelebASource, ImageFolderSource
-
-    if ds.root is None:
-        raise ConfigError(
-            "dataset.root",
-            None,
-            f"the folder holding {ds.name} for the torchvision loader "
-            "(or dataset.loader=ffcv with dataset.ffcv_train/ffcv_val)",
-        )
-    if ds.name == "celeba":
-        eval_split = str(ds.get("eval_split", "val"))
-        if eval_split not in ("val", "test"):
-            raise ConfigError("dataset.eval_split", eval_split, "one of ['val', 'test']")
-        sources = CelebASource(ds.root, "train"), CelebASource(ds.root, eval_split)
-    else:
-        sources = tuple(ImageFolderSource(f"{ds.root}/{split}") for split in ("train", "val"))
-    common = dict(
-        mean=list(ds.mean),
-        std=list(ds.std),
-        device=device,
-        seed=seed,
-        rank=rank,
-        world_size=world_size,
-        num_workers=int(ds.num_workers),
-    )
-    train = ImageFileLoader(
-        sources[0],
-        int(ds.batch_size) // world_size,
-        train=True,
-        resolution=train_res,
-        hflip=bool(ds.augment.hflip),
-        rrc_scale=tuple(ds.augment.get("rrc_scale", (0.08, 1.0))),
-        **common,
-    )
-    val = ImageFileLoader(
-        sources[1],
-        max(int(ds.eval_batch_size) // world_size, 1),
-        train=False,
-        resolution=int(ds.eval_res),
-        crop_ratio=float(ds.get("eval_crop_ratio", 0.875)),
-        **common,
-    )
-    return train, val
+            yield self.normalise(x), (y.float() if self.multilabel else y.long())

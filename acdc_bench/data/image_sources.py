@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from acdc_bench.config import ConfigError
+from acdc_bench.errors import ConfigError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 SPLITS = ("train", "val", "test")

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from acdc_bench.config import ConfigError
+from acdc_bench.errors import ConfigError
 
 FASHION_FILES = (
     "train-images-idx3-ubyte",

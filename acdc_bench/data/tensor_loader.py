@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from acdc_bench.data.loader import IndexedLoader, Normalise, RankShare, epoch_generator
+
 
 @dataclass
 class Augment:
@@ -22,17 +24,12 @@ class Augment:
     pad_crop: int = 0  # random crop of the original size after zero-padding by this many pixels
 
 
-def epoch_generator(seed: int, epoch: int, salt: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed((int(seed) * 1_000_003 + int(epoch) * 7919 + salt) % (2**63))
-
-
-class TensorLoader:
+class TensorLoader(IndexedLoader):
     """Yields ``(images, labels)`` batches: float, normalised, on ``device``.
 
     ``images`` is ``N x C x H x W`` (uint8 scaled by 1/255, or float as is). With
-    ``world_size > 1`` every rank takes an equal, disjoint share of each epoch's order
-    (training) or a strided share (evaluation; the trainer all-reduces the sums).
-    ``batch_size`` is the per-rank batch.
+    ``world_size > 1`` every rank takes its :class:`~acdc_bench.data.loader.RankShare` of
+    each epoch. ``batch_size`` is the per-rank batch.
     """
 
     def __init__(
@@ -51,42 +48,23 @@ class TensorLoader:
         world_size: int = 1,
     ):
         self.images, self.labels = images, labels
+        self.share = RankShare(int(batch_size), train, seed, rank, world_size)
         self.batch_size, self.train = int(batch_size), train
         self.augment = augment or Augment()
         self.device = torch.device(device)
-        self.seed, self.rank, self.world_size = seed, rank, world_size
-        c = images.shape[1]
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, c, 1, 1).to(self.device)
-        self.std = torch.tensor(std, dtype=torch.float32).view(1, c, 1, 1).to(self.device)
+        self.normalise = Normalise(mean, std, self.device, channels=images.shape[1])
         self.scale = 1.0 / 255.0 if images.dtype == torch.uint8 else 1.0
-        self.epoch, self.resolution, self.skip_batches = 0, int(images.shape[-1]), 0
+        self.resolution = int(images.shape[-1])
 
-    def set_epoch(self, epoch: int, resolution: int | None = None) -> None:
-        self.epoch = epoch
-        if resolution is not None:
-            self.resolution = int(resolution)
-
-    def skip(self, batches: int) -> None:
-        """Start the next iteration ``batches`` batches into the epoch (mid-epoch resume)."""
-        self.skip_batches = int(batches)
-
-    def _indices(self) -> Tensor:
-        n = len(self.labels)
-        if not self.train:
-            return torch.arange(self.rank, n, self.world_size)
-        order = torch.randperm(n, generator=epoch_generator(self.seed, self.epoch))
-        per_rank = n // self.world_size
-        return order[self.rank * per_rank : (self.rank + 1) * per_rank]
-
-    def __len__(self) -> int:
-        n = len(self._indices()) if not self.train else len(self.labels) // self.world_size
-        return n // self.batch_size if self.train else -(-n // self.batch_size)
+    @property
+    def num_samples(self) -> int:
+        return len(self.labels)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        idx = self._indices()
-        gen = epoch_generator(self.seed, self.epoch, salt=1 + self.rank)
+        idx = self.indices()
+        gen = epoch_generator(self.share.seed, self.epoch, salt=1 + self.share.rank)
         nb = len(self)
-        start, self.skip_batches = self.skip_batches, 0
+        start = self._take_skip()
         for b in range(nb):
             sel = idx[b * self.batch_size : (b + 1) * self.batch_size]
             # Draw this batch's augmentation even when skipping it, so that a resumed
@@ -101,7 +79,7 @@ class TensorLoader:
                 x = self._apply(x, aug)
             if x.shape[-1] != self.resolution:
                 x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", antialias=True)
-            yield (x - self.mean) / self.std, y
+            yield self.normalise(x), y
 
     def _draw(self, n: int, gen: torch.Generator) -> dict[str, Tensor]:
         out = {}

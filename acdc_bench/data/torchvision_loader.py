@@ -12,7 +12,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from acdc_bench.data.tensor_loader import TensorLoader, epoch_generator
+from acdc_bench.data.loader import epoch_generator
+from acdc_bench.data.tensor_loader import TensorLoader
 
 
 class _Images(Dataset):
@@ -41,20 +42,21 @@ class TorchvisionLoader(TensorLoader):
             ops.append(v2.RandomCrop(self.images.shape[-1], padding=self.augment.pad_crop))
         if self.train and self.augment.hflip:
             ops.append(v2.RandomHorizontalFlip())
-        ops.append(v2.Normalize(self.mean.flatten().tolist(), self.std.flatten().tolist()))
+        norm = self.normalise
+        ops.append(v2.Normalize(norm.mean.flatten().tolist(), norm.std.flatten().tolist()))
         return v2.Compose(ops)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        idx = self._indices()
+        idx = self.indices()
         n = len(self) * self.batch_size if self.train else len(idx)
-        start, self.skip_batches = self.skip_batches, 0
+        start = self._take_skip()
         idx = idx[start * self.batch_size : n]
         loader = DataLoader(
             _Images(self.images, self.labels, self._transform()),
             batch_size=self.batch_size,
             sampler=idx.tolist(),
             num_workers=self.num_workers,
-            generator=epoch_generator(self.seed, self.epoch, salt=1 + self.rank + 1000 * start),
+            generator=epoch_generator(self.share.seed, self.epoch, salt=1 + self.share.rank + 1000 * start),
             persistent_workers=False,
         )
         for x, y in loader:
