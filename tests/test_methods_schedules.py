@@ -16,9 +16,16 @@ from acdc_bench.models import create_model
 from acdc_bench.sparsity.methods import method_class
 from acdc_bench.sparsity.methods.acdc import acdc_phases
 from acdc_bench.sparsity.ramps import drop_fraction
+from acdc_bench.trainer.step import train_step
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["dataset=digits", "model=resnet20", "model.width=0.25"]
+
+
+def _ce(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    loss = F.cross_entropy(logits, y)
+    return loss, loss
+
 
 
 def compose_cfg(*overrides: str):
@@ -122,12 +129,7 @@ def test_acdc_is_exactly_sparse_in_compression_and_returns_in_decompression():
         versions.append(m.mask_version)
         for i in range(4):
             step = epoch * 10 + i
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            m.after_backward(step)
-            opt.step()
-            m.after_optimizer_step(step)
+            train_step(model, x, y, step=step, optimizer=opt, method=m, loss_fn=_ce)
             zero = sum(int((w == 0).sum()) for w in m.masks.weights) / m.masks.total
             if epoch == 1:
                 assert zero < 0.5  # decompressed: the pruned weights train again
@@ -149,12 +151,7 @@ def test_acdc_decompression_sparsity_holds_a_lower_sparsity_after_one_dense_step
     m.on_epoch_start(1)
     assert m.schedule(1) == {"phase": "dense", "target_sparsity": 0.5, "stage": "decompression"}
     for step in range(3):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        m.after_backward(10 + step)
-        opt.step()
-        m.after_optimizer_step(10 + step)
+        train_step(model, x, y, step=10 + step, optimizer=opt, method=m, loss_fn=_ce)
         assert 1 - float(m.masks.flat.float().mean()) == pytest.approx(0.5, abs=1e-3)
         assert all(not w[~mk].any() for w, mk in zip(m.masks.weights, m.masks.masks, strict=True))
 
@@ -194,12 +191,7 @@ def test_gmp_never_brings_a_pruned_weight_back():
     for epoch in range(4):
         m.on_epoch_start(epoch)
         for i in range(3):
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            m.after_backward(epoch * 10 + i)
-            opt.step()
-            m.after_optimizer_step(epoch * 10 + i)
+            train_step(model, x, y, step=epoch * 10 + i, optimizer=opt, method=m, loss_fn=_ce)
         current = m.masks.flat.clone()
         if previous is not None:
             assert not (current & ~previous).any()
@@ -233,12 +225,7 @@ def test_rigl_update_drops_and_grows_the_drop_fraction_with_fixed_layer_counts()
     x, y = torch.randn(32, 1, 8, 8), torch.randint(0, 10, (32,))
     for step in range(6):
         before = [mk.clone() for mk in m.masks.masks]
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        m.after_backward(step)
-        opt.step()
-        m.after_optimizer_step(step)
+        train_step(model, x, y, step=step, optimizer=opt, method=m, loss_fn=_ce)
         after = m.masks.masks
         assert [int(mk.sum()) for mk in after] == counts
         assert all(not w[~mk].any() for w, mk in zip(m.masks.weights, after, strict=True))

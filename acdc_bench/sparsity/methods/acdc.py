@@ -148,11 +148,11 @@ class ACDC(MaskedMethod):
 
     name = "acdc"
     settings_class = ACDCSettings
-    settings: ACDCSettings
 
     def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
         super().__init__(cfg, model, epochs, steps_per_epoch, **context)
         s = self.settings
+        # the phase plan is a pure function of the settings; the method keeps it as a list
         self.phases = list(s.phases)
         self.n_compressions = sum(p.stage == "compression" for p in self.phases)
         self.decompression_sparsity = s.decompression_sparsity

@@ -13,8 +13,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from torch import nn
-
 from acdc_bench import validation as V
 from acdc_bench.errors import ConfigError
 from acdc_bench.sparsity.masked import MaskedMethod, MaskedSettings
@@ -57,28 +55,23 @@ class GMPSettings(MaskedSettings):
 class GMP(MaskedMethod):
     name = "gmp"
     settings_class = GMPSettings
-    settings: GMPSettings
-
-    def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
-        super().__init__(cfg, model, epochs, steps_per_epoch, **context)
-        s = self.settings
-        self.start, self.every, self.end_fraction = s.start_epoch, s.prune_every_epochs, s.end_fraction
-        self.n = s.pruning_steps
 
     def pruning_index(self, epoch: int) -> int | None:
         """j when ``epoch`` is the j-th pruning epoch (0..n), else None."""
-        offset = epoch - self.start
-        if offset < 0 or offset % self.every:
+        s = self.settings
+        offset = epoch - s.start_epoch
+        if offset < 0 or offset % s.prune_every_epochs:
             return None
-        j = offset // self.every
-        return j if j <= self.n else None
+        j = offset // s.prune_every_epochs
+        return j if j <= s.pruning_steps else None
 
     def sparsity_at(self, epoch: int) -> float:
         """The sparsity imposed during ``epoch`` (a pure function of the epoch)."""
-        if epoch < self.start:
+        s = self.settings
+        if epoch < s.start_epoch:
             return 0.0
-        j = min((epoch - self.start) // self.every, self.n)
-        return cubic_sparsity(j, self.n, self.target_sparsity)
+        j = min((epoch - s.start_epoch) // s.prune_every_epochs, s.pruning_steps)
+        return cubic_sparsity(j, s.pruning_steps, self.target_sparsity)
 
     def schedule(self, epoch: int) -> dict[str, Any]:
         s = self.sparsity_at(epoch)

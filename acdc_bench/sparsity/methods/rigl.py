@@ -52,14 +52,13 @@ class RigLSettings(MaskedSettings):
 class RigL(MaskedMethod):
     name = "rigl"
     settings_class = RigLSettings
-    settings: RigLSettings
 
     def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
         super().__init__(cfg, model, epochs, steps_per_epoch, **context)
-        s = self.settings
-        self.alpha = s.alpha
-        self.interval = s.update_interval or steps_per_epoch
-        self.t_end = max(1, int(s.end_fraction * epochs * steps_per_epoch))
+        # RigL's update period and T_end in steps (paper 001: once per epoch, 75% of training)
+        self.alpha = self.settings.alpha
+        self.interval = self.settings.update_interval or steps_per_epoch
+        self.t_end = max(1, int(self.settings.end_fraction * epochs * steps_per_epoch))
         weights = self.masks.weights
         self.counts = self.distribution.keep_counts(S.magnitude(weights), self.target_sparsity)
         generator = torch.Generator().manual_seed(int(cfg.seed) + 0x5151)
