@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A one-node SLURM cluster on this machine, so sweeps go through a real slurmctld (sbatch arrays,
-# per-job logs, requeue) in the tests and when rehearsing `make ... LAUNCHER=slurm`.
+# per-job logs, requeue) in the tests and when rehearsing `make ... LAUNCHER=slurm`. With
+# ACDC_SLURM_NODES=N it has N nodes, one slurmd each, all on this host (multi-node DDP rehearsals).
 #
 #   scripts/slurm_local.sh start    install the Debian packages if missing, write slurm.conf,
 #                                   start munged, slurmctld and slurmd, wait for the node to be idle
@@ -14,7 +15,15 @@
 # answers submitit's status polls from scontrol and that file (see write_sacct_shim).
 #
 # Environment: ACDC_SLURM_DIR (state dir, default /tmp/acdc-slurm), ACDC_SLURMCTLD_PORT (6817),
-# ACDC_SLURMD_PORT (6818), ACDC_SLURM_START_TIMEOUT (seconds to wait for the idle node, 60).
+# ACDC_SLURMD_PORT (6818; node i of N listens on 6818+i-1), ACDC_SLURM_NODES (1),
+# ACDC_SLURM_START_TIMEOUT (seconds to wait for idle nodes, 60).
+#
+# Several nodes: one slurmd per node, started as `slurmd -N <node>`, each with its own port,
+# spool dir, pid and log file (%n in slurm.conf); Debian's 22.05 build runs them side by side.
+# The nodes are named <host>-n1..N and share NodeAddr=127.0.0.1 (their names do not resolve:
+# acdc_bench.distributed asks scontrol for a node's NodeAddr then). Each node announces every
+# CPU of the machine and 1/N of its memory, so N nodes oversubscribe the CPUs N times: for
+# rehearsals, not speed.
 set -euo pipefail
 
 STATE="${ACDC_SLURM_DIR:-/tmp/acdc-slurm}"
@@ -25,13 +34,17 @@ CONF="$STATE/slurm.conf"
 MUNGE_DIR="$STATE/munge"
 MUNGE_SOCKET="$MUNGE_DIR/munge.socket.2"
 PIDS="$STATE/pids"
-NODE="$(hostname -s)"
+HOST="$(hostname -s)"
+NODES="${ACDC_SLURM_NODES:-1}"
 # Debian package -> a program it must provide.
 PACKAGES="munge:munged slurmctld:slurmctld slurmd:slurmd slurm-client:sinfo"
 export SLURM_CONF="$CONF"
 
 die() { echo "slurm_local: $*" >&2; exit 1; }
 say() { echo "slurm_local: $*"; }
+[[ "$NODES" =~ ^[1-9][0-9]*$ ]] || die "ACDC_SLURM_NODES=$NODES is not allowed; expected a whole number >= 1"
+# One node keeps the host's name (what a user expects in sinfo); several are <host>-n1..N.
+if [ "$NODES" = 1 ]; then NODE_NAMES="$HOST"; else NODE_NAMES=$(seq -f "$HOST-n%g" 1 "$NODES" | tr '\n' ' '); fi
 
 install_packages() {
   local missing="" entry
@@ -63,12 +76,13 @@ port_taken() {
                    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# The pid recorded for a daemon, printed only if that process is still the daemon we started.
+# The pid recorded for a daemon (munged, slurmctld, slurmd@<node>), printed only if that process
+# is still the daemon we started.
 live_pid() {
   local name=$1 pid
   [ -f "$PIDS" ] || return 1
   pid=$(awk -v n="$name" '$1 == n { print $2 }' "$PIDS")
-  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$name" ] || return 1
+  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "${name%%@*}" ] || return 1
   echo "$pid"
 }
 
@@ -95,15 +109,15 @@ real_memory_mb() {
 }
 
 write_conf() {
-  local cpus mem
-  cpus=$(nproc)
-  mem=$(real_memory_mb)
+  local cpus mem port=$SLURMD_PORT node
+  cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc obeys those (tests set them)
+  mem=$(($(real_memory_mb) / NODES))
   mkdir -p "$STATE/ctld" "$STATE/slurmd" "$STATE/log" "$STATE/bin"
   cat >"$CONF.new" <<EOF
-# Written by scripts/slurm_local.sh: a one-node cluster on $NODE, no systemd, no cgroups,
+# Written by scripts/slurm_local.sh: a cluster of $NODES node(s) on $HOST, no systemd, no cgroups,
 # no accounting storage (finished jobs: jobcomp/filetxt in $STATE/jobcomp.txt).
 ClusterName=acdc
-SlurmctldHost=$NODE(127.0.0.1)
+SlurmctldHost=$HOST(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$SLURMD_PORT
 SlurmUser=root
@@ -112,11 +126,11 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$MUNGE_SOCKET
 StateSaveLocation=$STATE/ctld
-SlurmdSpoolDir=$STATE/slurmd
+SlurmdSpoolDir=$STATE/slurmd/%n
 SlurmctldPidFile=$STATE/slurmctld.pid
-SlurmdPidFile=$STATE/slurmd.pid
+SlurmdPidFile=$STATE/slurmd-%n.pid
 SlurmctldLogFile=$STATE/log/slurmctld.log
-SlurmdLogFile=$STATE/log/slurmd.log
+SlurmdLogFile=$STATE/log/slurmd-%n.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
@@ -132,14 +146,32 @@ SlurmctldTimeout=30
 SlurmdTimeout=30
 MessageTimeout=10
 InactiveLimit=0
+# SIGTERM to SIGKILL (scontrol requeue, scancel, preemption): the trainer checkpoints at the
+# next step boundary on SIGTERM, which must fit in here (docs/robustness.md).
 KillWait=10
 Waittime=0
 # Finished jobs stay visible to scontrol for an hour (submitit polls at most every 10 minutes).
 MinJobAge=3600
-NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
-PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE DefMemPerCPU=$((mem / cpus)) State=UP
 EOF
+  for node in $NODE_NAMES; do
+    echo "NodeName=$node NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$port CPUs=$cpus RealMemory=$mem State=UNKNOWN"
+    port=$((port + 1))
+  done >>"$CONF.new"
+  node=$(echo $NODE_NAMES | tr ' ' ',')  # one word per node: joined with commas
+  echo "PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE DefMemPerCPU=$((mem / cpus)) State=UP" >>"$CONF.new"
   mv "$CONF.new" "$CONF"
+}
+
+# The nodes of the slurm.conf in use (a running cluster keeps its own), as "name port" lines.
+conf_nodes() {
+  awk '$1 ~ /^NodeName=/ { n = substr($1, 10); p = ""
+         for (i = 2; i <= NF; i++) if ($i ~ /^Port=/) p = substr($i, 6)
+         print n, p }' "$CONF"
+}
+
+# Node states, one per line.
+node_states() {
+  sinfo -h -N -p debug -o %T 2>/dev/null || true
 }
 
 # submitit polls `sacct -o JobID,State,NodeList --parsable2 -j ID ...`, which fails (and warns on
@@ -208,22 +240,30 @@ check_port() {
   return 0
 }
 
-start_daemon() {
-  local name=$1
-  live_pid "$name" >/dev/null && return 0
-  rm -f "$STATE/$name.pid"
-  "$name" -f "$CONF" || die "$name did not start (log: $STATE/log/$name.log)"
-  record_pid "$name" "$STATE/$name.pid"
+start_slurmctld() {
+  live_pid slurmctld >/dev/null && return 0
+  rm -f "$STATE/slurmctld.pid"
+  slurmctld -f "$CONF" || die "slurmctld did not start (log: $STATE/log/slurmctld.log)"
+  record_pid slurmctld "$STATE/slurmctld.pid"
+}
+
+start_slurmd() {
+  local node=$1
+  live_pid "slurmd@$node" >/dev/null && return 0
+  mkdir -p "$STATE/slurmd/$node"
+  rm -f "$STATE/slurmd-$node.pid"
+  slurmd -f "$CONF" -N "$node" || die "slurmd for $node did not start (log: $STATE/log/slurmd-$node.log)"
+  record_pid "slurmd@$node" "$STATE/slurmd-$node.pid"
 }
 
 wait_idle() {
-  local state="" deadline=$((SECONDS + START_TIMEOUT))
+  local states="" deadline=$((SECONDS + START_TIMEOUT))
   while [ $SECONDS -lt "$deadline" ]; do
-    state=$(sinfo -h -n "$NODE" -o %T 2>/dev/null | head -1 || true)
-    case "$state" in idle|mixed|allocated|completing) return 0 ;; esac
+    states=$(node_states)
+    [ -n "$states" ] && ! grep -qvE '^(idle|mixed|allocated|completing)$' <<<"$states" && return 0
     sleep 0.5
   done
-  die "node $NODE not idle after ${START_TIMEOUT}s (state: ${state:-no answer}; logs: $STATE/log/)"
+  die "nodes not idle after ${START_TIMEOUT}s (states: $(echo ${states:-no answer}); logs: $STATE/log/)"
 }
 
 print_env() {
@@ -238,14 +278,23 @@ cmd_start() {
   # Rewrite the configuration only while slurmctld is down: a running cluster keeps its own.
   live_pid slurmctld >/dev/null || write_conf
   write_sacct_shim
+  local node port
   check_port slurmctld "$CTLD_PORT"
-  check_port slurmd "$SLURMD_PORT"
+  while read -r node port; do check_port "slurmd@$node" "$port"; done < <(conf_nodes)
   start_munged
-  start_daemon slurmctld
-  start_daemon slurmd
+  start_slurmctld
+  while read -r node port; do start_slurmd "$node"; done < <(conf_nodes)
   wait_idle
-  say "node $NODE is $(sinfo -h -n "$NODE" -o %T | head -1); for SLURM's commands and submitit:"
+  say "$(node_summary); for SLURM's commands and submitit:"
   print_env
+}
+
+# "node vm is idle", "nodes vm-n1 vm-n2 are idle"
+node_summary() {
+  local names states
+  names=$(conf_nodes | awk '{ print $1 }' | paste -sd' ')
+  states=$(node_states | sort -u | paste -sd/)
+  if [[ "$names" == *" "* ]]; then echo "nodes $names are $states"; else echo "node $names is $states"; fi
 }
 
 cmd_stop() {
@@ -259,24 +308,28 @@ cmd_stop() {
       for _ in $(seq 20); do [ -z "$(squeue -h -o %A 2>/dev/null)" ] && break; sleep 0.5; done
     fi
   fi
-  for name in slurmd slurmctld munged; do
+  # slurmd: a pid file written before clusters had several nodes
+  for name in $(awk '$1 ~ /^slurmd(@|$)/ { print $1 }' "$PIDS" 2>/dev/null) slurmctld munged; do
     pid=$(live_pid "$name") || continue
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
     [ -d "/proc/$pid" ] && kill -9 "$pid" 2>/dev/null
     say "stopped $name (pid $pid)"
   done
-  rm -f "$PIDS" "$STATE/slurmctld.pid" "$STATE/slurmd.pid" "$MUNGE_DIR/munged.pid"
+  rm -f "$PIDS" "$STATE/slurmctld.pid" "$STATE"/slurmd-*.pid "$MUNGE_DIR/munged.pid"
 }
 
 cmd_status() {
-  local name state up=1
-  for name in munged slurmctld slurmd; do
+  local name node port up=1
+  [ -f "$CONF" ] || up=0
+  for name in munged slurmctld; do
     live_pid "$name" >/dev/null || up=0
   done
-  state=$(sinfo -h -n "$NODE" -o %T 2>/dev/null | head -1 || true)
-  if [ "$up" = 1 ] && [ -n "$state" ]; then
-    say "up: node $NODE is $state (conf $CONF)"
+  if [ "$up" = 1 ]; then
+    while read -r node port; do live_pid "slurmd@$node" >/dev/null || up=0; done < <(conf_nodes)
+  fi
+  if [ "$up" = 1 ] && [ -n "$(node_states)" ]; then
+    say "up: $(node_summary) (conf $CONF)"
   else
     say "down (state dir $STATE)"
     return 1
