@@ -1,7 +1,8 @@
 """What a dataset's labels ask of the model: the training loss and the evaluation metrics.
 
 The trainer is independent of the head: single-label classification (softmax) here;
-other objectives (multi-label attributes) plug in with the same three methods.
+other objectives (multi-label attributes, text tasks whose metrics need every prediction of
+the split, masked language modelling) plug in with the same three methods.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from acdc_bench import validation as V
+from acdc_bench.errors import ConfigError
 from acdc_bench.metrics import prediction_entropy, smoothed_cross_entropy, topk_correct
 
 
@@ -70,11 +72,118 @@ class MultiLabel:
         return {name: s / count for name, s in zip(self.sum_names, sums, strict=True)}
 
 
-OBJECTIVES = ("classification", "multilabel")
+class TextTask:
+    """Sequence classification (softmax CE) or, with one output, regression (MSE): GLUE and
+    the offline twin tasks. Their metrics (F1, Matthews, Pearson, Spearman) are not sums over
+    batches, so :meth:`eval_sums` also keeps each batch's predictions and :meth:`finalize`
+    computes the metrics over all of them (gathered from every rank) and forgets them: one
+    evaluation is the ``eval_sums`` calls of a pass over the split followed by one
+    ``finalize``, which is how the trainer (and a method evaluating variants) calls them.
+
+    Evaluation labels may carry a group in a second column (MNLI: 0 matched, 1 mismatched):
+    the metrics are then computed per group, group ``g > 0`` with the suffix ``_mm``
+    (``val_accuracy`` matched, ``val_accuracy_mm`` mismatched). Classification also reports
+    ``val_top1`` (the accuracy over the whole split) for the console and the sweep reports.
+    """
+
+    sum_names = ("val_loss",)
+    group_suffixes = ("", "_mm")
+
+    def __init__(self, metrics: list[str], regression: bool, label_smoothing: float = 0.0):
+        from acdc_bench.metrics.glue import METRICS
+
+        self.metrics = {m: METRICS[m] for m in metrics}
+        self.regression, self.label_smoothing = regression, float(label_smoothing)
+        self._kept: list[Tensor] = []  # rows (prediction, label, group) of this evaluation
+
+    @staticmethod
+    def _split(labels: Tensor) -> tuple[Tensor, Tensor]:
+        if labels.dim() == 2:
+            return labels[:, 0], labels[:, 1]
+        return labels, torch.zeros_like(labels)
+
+    def loss(self, logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        labels = self._split(labels)[0]
+        if self.regression:
+            mse = F.mse_loss(logits.float().squeeze(-1), labels.float())
+            return mse, mse
+        return smoothed_cross_entropy(logits, labels.long(), self.label_smoothing)
+
+    def eval_sums(self, logits: Tensor, labels: Tensor) -> Tensor:
+        y, group = self._split(labels)
+        logits = logits.float()
+        if self.regression:
+            pred = logits.squeeze(-1)
+            loss = F.mse_loss(pred, y.float(), reduction="sum")
+        else:
+            pred = logits.argmax(-1).float()
+            loss = F.cross_entropy(logits, y.long(), reduction="sum")
+        self._kept.append(torch.stack([pred.detach(), y.float(), group.float()], 1).cpu())
+        return loss.double().view(1)
+
+    def finalize(self, sums: list[float], count: float) -> dict[str, Any]:
+        from acdc_bench.distributed import all_gather_object
+
+        mine = torch.cat(self._kept) if self._kept else torch.zeros(0, 3)
+        self._kept = []
+        rows = torch.cat(all_gather_object(mine)).double().numpy()
+        out: dict[str, Any] = {"val_loss": sums[0] / count}
+        pred, y, group = rows[:, 0], rows[:, 1], rows[:, 2].astype(int)
+        if not self.regression:
+            out["val_top1"] = float((pred == y).mean()) if len(y) else float("nan")
+        for g in sorted(set(group.tolist())) or [0]:
+            sel = group == g
+            suffix = self.group_suffixes[min(g, len(self.group_suffixes) - 1)] if g else ""
+            for name, fn in self.metrics.items():
+                out[f"val_{name}{suffix}"] = fn(pred[sel], y[sel])
+        return out
 
 
-def build_objective(cfg: Any) -> Classification | MultiLabel:
+class MaskedLM:
+    """Masked-language-model pre-training: CE over the masked tokens (labels -100 elsewhere);
+    evaluated by the masked tokens' CE and top-1 accuracy, averaged over masked tokens."""
+
+    sum_names = ("val_loss", "val_top1", "val_masked_tokens")
+    ignore_index = -100
+
+    def loss(self, logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        ce = F.cross_entropy(logits.float().flatten(0, -2), labels.reshape(-1),
+                             ignore_index=self.ignore_index)
+        return ce, ce
+
+    def eval_sums(self, logits: Tensor, labels: Tensor) -> Tensor:
+        logits, labels = logits.float().flatten(0, -2), labels.reshape(-1)
+        keep = labels != self.ignore_index
+        loss = F.cross_entropy(logits[keep], labels[keep], reduction="sum")
+        correct = (logits[keep].argmax(-1) == labels[keep]).sum()
+        return torch.stack([loss.double(), correct.double(), keep.sum().double()])
+
+    def finalize(self, sums: list[float], count: float) -> dict[str, Any]:
+        tokens = max(sums[2], 1.0)
+        return {"val_loss": sums[0] / tokens, "val_top1": sums[1] / tokens, "val_accuracy": sums[1] / tokens,
+                "val_masked_tokens": sums[2]}
+
+
+OBJECTIVES = ("classification", "multilabel", "text", "mlm")
+
+
+def build_objective(cfg: Any) -> Classification | MultiLabel | TextTask | MaskedLM:
     """The dataset's objective (``dataset.objective``, set by every dataset config)."""
-    if V.choice(cfg, "dataset.objective", OBJECTIVES) == "multilabel":
+    objective = V.choice(cfg, "dataset.objective", OBJECTIVES)
+    if objective == "multilabel":
         return MultiLabel()
-    return Classification(float(V.number(cfg, "optim.label_smoothing", 0, 1)))
+    if objective == "mlm":
+        return MaskedLM()
+    smoothing = float(V.number(cfg, "optim.label_smoothing", 0, 1))
+    if objective == "text":
+        from acdc_bench.metrics.glue import METRICS, REGRESSION_METRICS
+
+        metrics = V.string_list(cfg, "dataset.metrics", f"metric names from {sorted(METRICS)}")
+        if not metrics or any(m not in METRICS for m in metrics):
+            raise ConfigError("dataset.metrics", metrics, f"a non-empty list from {sorted(METRICS)}")
+        regression = V.integer(cfg, "dataset.num_classes") == 1
+        if regression != all(m in REGRESSION_METRICS for m in metrics):
+            raise ConfigError("dataset.metrics", metrics, f"{list(REGRESSION_METRICS)} exactly when "
+                              "dataset.num_classes is 1 (regression)")
+        return TextTask(metrics, regression, smoothing)
+    return Classification(smoothing)
