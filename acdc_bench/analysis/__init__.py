@@ -1,0 +1,32 @@
+"""Analyses of finished runs (``task=analyze analysis=<name>``): why a result is what it is.
+
+One analysis is one module behind :class:`~acdc_bench.analysis.base.Analysis`, registered
+here by name and imported only when chosen; its defaults live in
+``conf/analysis/<name>.yaml``. Runs are read through :mod:`acdc_bench.analysis.runs`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from acdc_bench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from acdc_bench.analysis.base import Analysis
+
+ANALYSES: dict[str, str] = {
+    "sharpness": "acdc_bench.analysis.sharpness:Sharpness",
+    "channels": "acdc_bench.analysis.channels:Channels",
+    "interpolation": "acdc_bench.analysis.interpolation:Interpolation",
+    "corruptions": "acdc_bench.analysis.corruptions:Corruptions",
+    "agreement": "acdc_bench.analysis.agreement:Agreement",
+}
+
+
+def analysis_class(name: str) -> type[Analysis]:
+    """The analysis registered as ``name`` (imported now, not before)."""
+    if name not in ANALYSES:
+        raise ConfigError("analysis", name, f"one of {sorted(ANALYSES)} (analysis=<name>)")
+    module, cls = ANALYSES[name].split(":")
+    return getattr(importlib.import_module(module), cls)
