@@ -5,7 +5,19 @@
 - mask IoU (Sec. 3.5): |A ∩ B| / |A ∪ B| of the nonzero supports at two checkpoints;
 - channel sparsity (Sec. 3.6, Table 3): the fraction of conv output channels whose
   weights are all zero, over all conv layers;
-- per-layer density and the number of parameters a sparse model stores.
+- per-layer density and the number of parameters a sparse model stores;
+- dead units (Sec. 3.6-3.7: weights that no dense phase can revive), two views:
+  * ``zero_grad_share``: of the prunable weights that are exactly zero, the share whose
+    *dense* gradient (before any mask is applied) is exactly zero on a training batch. Such a
+    weight cannot move away from zero in a decompression phase: its unit is dead;
+  * ``zero_grad_channel_share``: of all conv output channels, the share whose weights' dense
+    gradient is exactly zero everywhere (the channel is cut off from the loss);
+  * ``dead_channel_share``: of all conv output channels, the share whose BatchNorm-scaled
+    output cannot depend on the input: every weight of the channel is zero (the conv emits 0,
+    its BatchNorm the constant beta), or the BatchNorm that follows the conv has scale
+    gamma exactly zero (it emits beta whatever the conv computes). A superset of the
+    channels ``channel_sparsity`` counts; the gradient views say whether such a channel can
+    come back (an all-zero channel whose BatchNorm shift feeds a ReLU below zero cannot).
 """
 
 from __future__ import annotations
@@ -58,6 +70,46 @@ def channel_sparsity(weights: Sequence[Tensor]) -> float | None:
     zero = torch.stack([torch.count_nonzero((w.detach().reshape(w.shape[0], -1) != 0).any(1).logical_not())
                         for w in weights])
     return float(zero.sum()) / sum(w.shape[0] for w in weights)
+
+
+@torch.no_grad()
+def zero_gradient_counts(weights: Sequence[Tensor], grads: Sequence[Tensor], conv: Sequence[bool]) -> Tensor:
+    """``[zero weights, zero weights with a zero gradient, conv channels whose gradient is all
+    zero]`` as one int64 tensor on the weights' device: no host sync, so it can be taken inside
+    a training step and read at the epoch's end."""
+    counts = []
+    for w, g, is_conv in zip(weights, grads, conv, strict=True):
+        zero_w = w.detach() == 0
+        zero_g = g.detach() == 0
+        dead = zero_g.reshape(w.shape[0], -1).all(1).sum() if is_conv else torch.zeros_like(zero_w.sum())
+        counts.append(torch.stack([zero_w.sum(), (zero_w & zero_g).sum(), dead]))
+    return torch.stack(counts).sum(0)
+
+
+def zero_gradient_shares(counts: Tensor | None, channels: int) -> dict[str, float | None]:
+    """``zero_grad_share`` and ``zero_grad_channel_share`` from :func:`zero_gradient_counts`
+    over ``channels`` conv output channels (None: not sampled; a share of nothing is None)."""
+    if counts is None:
+        return {"zero_grad_share": None, "zero_grad_channel_share": None}
+    zero_w, both, dead = (int(c) for c in counts.tolist())
+    return {"zero_grad_share": both / zero_w if zero_w else None,
+            "zero_grad_channel_share": dead / channels if channels else None}
+
+
+@torch.no_grad()
+def dead_channel_share(weights: Sequence[Tensor], bn_scales: Sequence[Tensor | None]) -> float | None:
+    """Fraction of conv output channels whose BatchNorm-scaled output is a constant: all their
+    weights are zero, or the BatchNorm after the conv (``bn_scales``, None: none) has gamma
+    exactly zero there. None when there are no conv weights."""
+    if not weights:
+        return None
+    dead = []
+    for w, gamma in zip(weights, bn_scales, strict=True):
+        channel_dead = (w.detach().reshape(w.shape[0], -1) != 0).any(1).logical_not()
+        if gamma is not None:
+            channel_dead = channel_dead | (gamma.detach() == 0)
+        dead.append(torch.count_nonzero(channel_dead))
+    return float(torch.stack(dead).sum()) / sum(w.shape[0] for w in weights)
 
 
 @torch.no_grad()

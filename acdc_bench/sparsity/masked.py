@@ -24,7 +24,16 @@ import torch
 from torch import Tensor, nn
 
 from acdc_bench import validation as V
-from acdc_bench.metrics.sparse import channel_sparsity, layer_densities, mask_iou, sparse_report, support
+from acdc_bench.metrics.sparse import (
+    channel_sparsity,
+    dead_channel_share,
+    layer_densities,
+    mask_iou,
+    sparse_report,
+    support,
+    zero_gradient_counts,
+    zero_gradient_shares,
+)
 from acdc_bench.sparsity.base import SparsityMethod
 from acdc_bench.sparsity.distributions import DistributionSettings
 from acdc_bench.sparsity.masks import MOMENTUM_RESETS, MaskSet, PrunableLayer, prunable_layers
@@ -83,14 +92,35 @@ def reset_optimizer_buffers(optimizer: torch.optim.Optimizer | None) -> None:
                     value.zero_()
 
 
+def following_batchnorm(model: nn.Module, layers: Sequence[PrunableLayer]) -> list[Tensor | None]:
+    """For each prunable layer, the scale (gamma) of the BatchNorm that follows it in module
+    order when it normalises the layer's outputs (conv -> BN, as every model here is built),
+    else None: what ``dead_channel_share`` needs to tell a channel scaled to nothing."""
+    by_module = {id(layer.module): i for i, layer in enumerate(layers)}
+    scales: list[Tensor | None] = [None] * len(layers)
+    last: int | None = None
+    for module in model.modules():
+        if id(module) in by_module:
+            last = by_module[id(module)]
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)) and last is not None:
+            w = layers[last].weight
+            if module.weight is not None and module.num_features == w.shape[0] and layers[last].is_conv:
+                scales[last] = module.weight
+            last = None
+    return scales
+
+
 class WeightStats:
     """The sparse metrics of a model's prunable weights: each epoch's ``sparsity``,
     ``mask_iou`` (against the previous epoch's end, null at first), ``channel_sparsity``,
-    ``zero_fraction_decompressed``, and at the end the FLOPs / parameters / per-layer
-    density report. Every method reports them, the dense baseline included."""
+    ``zero_fraction_decompressed``, the dead-unit metrics (``dead_channel_share``, and when
+    ``steps_per_epoch`` is given, ``zero_grad_share`` / ``zero_grad_channel_share`` of the
+    epoch's last step: :mod:`acdc_bench.metrics.sparse` defines them), and at the end the
+    FLOPs / parameters / per-layer density report. Every method reports them, the dense
+    baseline included (without the gradient sample)."""
 
     def __init__(self, model: nn.Module, layers: Sequence[PrunableLayer], in_chans: int, eval_res: int,
-                 iou_every: int, iou_start: int):
+                 iou_every: int, iou_start: int, steps_per_epoch: int | None = None):
         self.model, self.layers = model, list(layers)
         # paper 001 Fig. 7 compares masks 10 epochs apart, at the ends of AC/DC's compression
         # phases: method.mask_iou_every=10, method.mask_iou_start=104 for its 1000-epoch plan
@@ -99,6 +129,23 @@ class WeightStats:
         self.total = sum(w.numel() for w in self.weights)
         self.in_chans, self.eval_res = in_chans, eval_res
         self.prev_support: Tensor | None = None  # nonzero weights at the end of the previous epoch
+        self.conv = [layer.is_conv for layer in self.layers]
+        self.conv_channels = sum(w.shape[0] for w, c in zip(self.weights, self.conv, strict=True) if c)
+        self.bn_scales = following_batchnorm(model, self.layers)
+        self.steps_per_epoch = steps_per_epoch
+        self.grad_sample: Tensor | None = None  # zero_gradient_counts of this epoch's last step (device)
+
+    def sample_gradients(self, step: int) -> None:
+        """At the last step of an epoch, count the zero weights whose dense gradient is zero
+        (before any mask touches the gradients). Device-side counts only: the host reads them
+        in ``epoch_row``, so no step waits for the device."""
+        spe = self.steps_per_epoch
+        if spe is None or (step + 1) % spe:
+            return
+        grads = [w.grad for w in self.weights]
+        if any(g is None for g in grads):
+            return
+        self.grad_sample = zero_gradient_counts(self.weights, grads, self.conv)  # type: ignore[arg-type]
 
     def epoch_row(self, decompression: bool = False, epoch: int | None = None) -> dict[str, Any]:
         """``mask_iou`` compares the support at the end of epochs ``iou_start``, ``iou_start + k``,
@@ -109,24 +156,37 @@ class WeightStats:
         if epoch is None or epoch >= self.iou_start and (epoch - self.iou_start) % self.iou_every == 0:
             iou = None if self.prev_support is None else mask_iou(current, self.prev_support)
             self.prev_support = current
-        return {
+        convs = [w for w, c in zip(self.weights, self.conv, strict=True) if c]
+        scales = [g for g, c in zip(self.bn_scales, self.conv, strict=True) if c]
+        row = {
             "sparsity": sparsity,
             "mask_iou": iou,
             "zero_fraction_decompressed": sparsity if decompression else None,
-            "channel_sparsity": channel_sparsity([layer.weight for layer in self.layers if layer.is_conv]),
+            "channel_sparsity": channel_sparsity(convs),
+            "dead_channel_share": dead_channel_share(convs, scales),
         }
+        if self.steps_per_epoch is not None:
+            row.update(zero_gradient_shares(self.grad_sample, self.conv_channels))
+            self.grad_sample = None
+        return row
 
     def report(self) -> dict[str, Any]:
         densities = layer_densities(self.weights)
         return sparse_report(self.model, self.layers, densities, self.in_chans, self.eval_res)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"prev_support": None if self.prev_support is None else pack_bits(self.prev_support)}
+        # the gradient sample rides along (a checkpoint taken after the epoch's last step but
+        # before its end, mid-epoch, must not lose it)
+        sample = None if self.grad_sample is None else [int(c) for c in self.grad_sample.tolist()]
+        return {"prev_support": None if self.prev_support is None else pack_bits(self.prev_support),
+                "grad_sample": sample}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         prev = state.get("prev_support")
         device = self.weights[0].device
         self.prev_support = None if prev is None else unpack_bits(prev, self.total, device)
+        sample = state.get("grad_sample")
+        self.grad_sample = None if sample is None else torch.tensor(sample, dtype=torch.int64, device=device)
 
 
 class MaskedMethod(SparsityMethod):
@@ -153,7 +213,7 @@ class MaskedMethod(SparsityMethod):
         self.active = False  # masks imposed on the gradients at every step
         eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
         self.stats = WeightStats(model, self.layers, int(cfg.dataset.in_chans), eval_res,
-                                 s.mask_iou_every, s.mask_iou_start)
+                                 s.mask_iou_every, s.mask_iou_start, steps_per_epoch)
 
     # ------------------------------------------------------------------ masks
     @property
@@ -200,7 +260,9 @@ class MaskedMethod(SparsityMethod):
 
     def after_backward(self, step: int) -> None:
         """The one mask pass of a sparse step: masked gradients leave masked weights and their
-        momentum exactly zero through the optimizer step (proof in ``acdc_bench.sparsity.masks``)."""
+        momentum exactly zero through the optimizer step (proof in ``acdc_bench.sparsity.masks``).
+        At an epoch's last step the dense gradient is sampled first (dead units)."""
+        self.stats.sample_gradients(step)
         if self.active:
             self.masks.apply_to_grads()
 

@@ -1,0 +1,63 @@
+"""The claims suite and the scale study compose (issue 16): every sweep point of every part is a
+valid config at the stated scale, with 3 seeds, 234-step AC/DC phases and a known report."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+import yaml
+from test_methods_schedules import compose_cfg
+
+from acdc_bench.reports.published import PUBLISHED
+from acdc_bench.sparsity.methods import method_class
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTS = [f"claims/cpu_full_{p}" for p in ("methods", "weight_decay", "ast")] + [
+    f"scale_study/{p}" for p in ("length", "phase", "weight_decay", "acdc_settings", "width", "distribution")]
+
+
+def sweep_points(experiment: str) -> list[list[str]]:
+    """The sweep's points as override lists (the experiment file's hydra.sweeper.params)."""
+    params = yaml.safe_load((ROOT / "conf/experiment" / f"{experiment}.yaml").read_text())
+    params = params["hydra"]["sweeper"]["params"]
+    keys = list(params)
+    values = [str(params[k]).split(",") for k in keys]
+    return [[f"{k}={v}" for k, v in zip(keys, combo, strict=True)] for combo in itertools.product(*values)]
+
+
+@pytest.mark.parametrize("experiment", PARTS)
+def test_every_point_composes_at_full_fashion_mnist_with_three_seeds(experiment):
+    points = sweep_points(experiment)
+    assert {p[-1] for p in points} == {"seed=0", "seed=1", "seed=2"}
+    seen = set()
+    for point in points:
+        if point[-1] != "seed=0":
+            continue
+        cfg = compose_cfg(f"experiment={experiment}", *point)
+        assert cfg.dataset.name == "fashion_mnist" and cfg.dataset.get("train_subset") is None
+        assert 60000 // int(cfg.dataset.batch_size) == 234
+        cls = method_class(cfg.method.name)
+        cls.check_config(cfg, int(cfg.epochs))
+        settings = cls.settings_class.read(cfg, int(cfg.epochs)) if hasattr(cls, "settings_class") else None
+        for phase in getattr(settings, "phases", ()):  # AC/DC: phases of whole 234-step epochs
+            if phase.stage == "compression" and not phase.final:
+                assert phase.end - phase.start == int(cfg.method.phase_epochs) >= 1
+                assert phase.start >= 1  # a dense warm-up first
+        seen.add(cfg.method.name)
+        assert str(cfg.report.name).startswith(("claims_cpu_full/", "scale_study/"))
+        published = cfg.report.get("published")
+        assert published is None or published in PUBLISHED
+    assert seen <= {"acdc", "gmp", "rigl", "ast"}
+
+
+def test_the_methods_part_compares_all_three_methods_at_two_budgets_and_sparsities():
+    points = sweep_points("claims/cpu_full_methods")
+    assert len(points) == 3 * 2 * 2 * 3
+    cfg = compose_cfg("experiment=claims/cpu_full_methods", "+experiment/claims/arm=acdc", "epochs=10")
+    plan = method_class("acdc").settings_class.read(cfg, 10).phases
+    # masks compared at the ends of consecutive compression phases (epochs 2, 4, 6), as Fig. 7 does
+    ends = [p.end - 1 for p in plan if p.stage == "compression" and not p.final]
+    assert ends == [2, 4, 6]
+    assert (cfg.method.mask_iou_start, cfg.method.mask_iou_every) == (2, 2)
