@@ -64,8 +64,9 @@ def _one_line(err: BaseException) -> str:
     return f"cannot parse the override {override!r}: {msg}" if override else msg
 
 
-GROUPS = ("model", "dataset", "method", "distribution", "logger", "experiment")
-OPTIONAL_GROUPS = ("experiment",)  # null by default; `experiment=null` means none
+GROUPS = ("model", "dataset", "method", "distribution", "logger", "experiment", "analysis", "recipe",
+          "transfer")
+OPTIONAL_GROUPS = ("experiment", "analysis", "transfer")  # null by default; `experiment=null` means none
 
 
 def _article(word: str) -> str:
@@ -102,8 +103,11 @@ def check_group_choices(argv: list[str]) -> None:
                 choices = choices[len(prefix) : -1]
         if value.startswith("glob("):
             continue
+        # configs in sub-folders are options too (experiment=claims/cpu_full_methods), not listed
+        nested = {p.relative_to(Path(CONF_DIR) / key).with_suffix("").as_posix()
+                  for p in (Path(CONF_DIR) / key).rglob("*.yaml")}
         for choice in (c.strip() for c in choices.split(",")):
-            if choice not in options:
+            if choice not in options and choice not in nested:
                 _fail(f"{key}={choice} is not {_article(key)} {key} config; expected one of {options}")
 
 

@@ -39,8 +39,13 @@ def _run_name(override_dirname: str) -> str:
     return override_dirname.replace("/", "_") or "default"
 
 
+def _add(*values: Any) -> int:
+    """``${add:a,b,...}``: a sum of integers (gradual unfreezing's epochs: 1 + blocks + final)."""
+    return int(sum(int(v) for v in values))
+
+
 def register_resolvers() -> None:
-    for name, fn in (("scaled_epochs", _scaled_epochs), ("run_name", _run_name)):
+    for name, fn in (("scaled_epochs", _scaled_epochs), ("run_name", _run_name), ("add", _add)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
 
@@ -139,6 +144,7 @@ def config_hash(cfg: DictConfig) -> str:
 # changes the LR decay and the methods' schedules from then on, by the user's choice), how
 # results are reported, how often to checkpoint, how many loader workers, test-only options.
 RESUME_MAY_DIFFER = ("epochs", "epoch_multiplier", "logger", "trainer.progress", "checkpoint.every_minutes",
+                     "checkpoint.keep_epochs",
                      "dataset.num_workers", "debug")
 
 

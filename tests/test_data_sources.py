@@ -328,6 +328,9 @@ def test_the_registry_matches_the_shipped_dataset_configs():
         cfg = OmegaConf.load(conf / f"{name}.yaml")
         ds = DataSettings.read(cfg)  # every field a dataset needs is in its YAML (no defaults in code)
         assert ds.name == name and ds.loader in spec.loaders
+        if "text" in spec.loaders:  # token sequences: no image pipeline, no FFCV format
+            assert spec.ffcv_format is None and ds.loader == "text"
+            continue
         assert ("ffcv" in spec.loaders) == (spec.ffcv_format is not None) == (ds.ffcv_order is not None)
         assert spec.fixed_size == (ds.rrc_scale is None) == ("memory" in spec.loaders)
 

@@ -10,6 +10,7 @@ memory or image files) and ``dataset.loader``; the dataset's settings are read o
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,20 +37,31 @@ class DataBundle:
     in_chans: int
     train_size: int
     val_size: int
+    # generic per-epoch measurements (``measure(model) -> dict``, e.g. the corrupted-label
+    # probe) and files for the run directory (relative path -> text); the trainer logs and
+    # writes them without knowing what they are
+    probes: tuple[Any, ...] = ()
+    artefacts: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def build_data(cfg: Any, device: torch.device, rank: int = 0, world_size: int = 1) -> DataBundle:
-    """The loaders of ``cfg.dataset`` for this rank (``dataset.batch_size`` is split over ranks)."""
+def build_data(cfg: Any, device: torch.device, rank: int = 0, world_size: int = 1, *,
+               in_order: bool = False) -> DataBundle:
+    """The loaders of ``cfg.dataset`` for this rank (``dataset.batch_size`` is split over ranks).
+    ``in_order``: the training split as evaluation reads it (dataset order, no augmentation,
+    nothing dropped), for analyses of finished runs (``acdc_bench.analysis``)."""
     ds = DataSettings.read(cfg)
     if ds.batch_size % world_size:
         raise ConfigError("dataset.batch_size", ds.batch_size, f"a multiple of the world size {world_size}")
+    if ds.spec.build is not None:  # text data sets build their own loaders (acdc_bench/data/text)
+        return ds.spec.build(ds, cfg, device, rank, world_size)
     seed = int(cfg.seed)
+    extras: dict[str, Any] = {}
     if ds.loader == "ffcv":
-        train, val = _ffcv_pair(ds, device, seed, rank, world_size)
+        train, val = _ffcv_pair(ds, device, seed, rank, world_size, in_order)
     elif ds.spec.fixed_size:
-        train, val = _tensor_pair(ds, device, seed, rank, world_size)
+        train, val, extras = _tensor_pair(ds, device, seed, rank, world_size, in_order)
     else:
-        train, val = _file_pair(ds, device, seed, rank, world_size)
+        train, val = _file_pair(ds, device, seed, rank, world_size, in_order)
     if ds.loader == "ffcv" or not ds.spec.fixed_size:
         _check_labels(ds, train, val)
     if len(train) == 0:
@@ -57,10 +69,11 @@ def build_data(cfg: Any, device: torch.device, rank: int = 0, world_size: int = 
                           f"at most the training set size {train.num_samples}")
     # held in memory: the channels of the tensors themselves
     in_chans = int(train.images.shape[1]) if isinstance(train, TensorLoader) else ds.in_chans
-    return DataBundle(train, val, ds.num_classes, in_chans, train.num_samples, val.num_samples)
+    return DataBundle(train, val, ds.num_classes, in_chans, train.num_samples, val.num_samples, **extras)
 
 
-def _tensor_pair(ds: DataSettings, device: torch.device, seed: int, rank: int, world_size: int):
+def _tensor_pair(ds: DataSettings, device: torch.device, seed: int, rank: int, world_size: int,
+                 in_order: bool = False):
     """A fixed-size set held in memory: whole-batch augmentation (memory) or per image (torchvision)."""
     from acdc_bench.data.sources import subset
     from acdc_bench.data.torchvision_loader import TorchvisionLoader
@@ -71,13 +84,29 @@ def _tensor_pair(ds: DataSettings, device: torch.device, seed: int, rank: int, w
     cls = TensorLoader
     if ds.loader == "torchvision":
         cls, common["num_workers"] = TorchvisionLoader, ds.num_workers
-    train = cls(*splits["train"], ds.batch_size // world_size, train=True,
-                augment=Augment(hflip=ds.hflip, pad_crop=ds.pad_crop), **common)
+    extras: dict[str, Any] = {}
+    if ds.corrupt_labels:  # dataset.corrupt_labels: a seeded subset of wrong training labels
+        from acdc_bench.data.corruption import corrupt_split
+
+        images, labels = splits["train"]
+        # every rank probes all corrupted samples (a small set), so rows agree without a reduce
+        probe_common = {**common, "rank": 0, "world_size": 1}
+        labels, probe, files = corrupt_split(
+            images, labels, ds.corrupt_labels, ds.num_classes, seed,
+            lambda x, y: cls(x, y, ds.eval_batch_size, train=False, **probe_common))
+        splits = {**splits, "train": (images, labels)}
+        extras = {"probes": (probe,), "artefacts": files}
+    if in_order:
+        train = cls(*splits["train"], ds.per_rank(ds.eval_batch_size, world_size), train=False, **common)
+    else:
+        train = cls(*splits["train"], ds.batch_size // world_size, train=True,
+                    augment=Augment(hflip=ds.hflip, pad_crop=ds.pad_crop), **common)
     val = cls(*splits["val"], ds.per_rank(ds.eval_batch_size, world_size), train=False, **common)
-    return train, val
+    return train, val, extras
 
 
-def _file_pair(ds: DataSettings, device: torch.device, seed: int, rank: int, world_size: int):
+def _file_pair(ds: DataSettings, device: torch.device, seed: int, rank: int, world_size: int,
+               in_order: bool = False):
     """Image files read by torchvision in worker processes (ImageNet folders, CelebA)."""
     from acdc_bench.data.image_loader import ImageFileLoader
 
@@ -87,14 +116,19 @@ def _file_pair(ds: DataSettings, device: torch.device, seed: int, rank: int, wor
     sources = ds.spec.source(ds, seed)
     common: dict[str, Any] = dict(mean=list(ds.mean), std=list(ds.std), device=device, seed=seed, rank=rank,
                                   world_size=world_size, num_workers=ds.num_workers)
-    train = ImageFileLoader(sources[0], ds.batch_size // world_size, train=True, resolution=ds.min_res,
-                            hflip=ds.hflip, rrc_scale=ds.rrc_scale, **common)
+    if in_order:
+        train = ImageFileLoader(sources[0], ds.per_rank(ds.eval_batch_size, world_size), train=False,
+                                resolution=ds.eval_res, crop_ratio=ds.eval_crop_ratio, **common)
+    else:
+        train = ImageFileLoader(sources[0], ds.batch_size // world_size, train=True, resolution=ds.min_res,
+                                hflip=ds.hflip, rrc_scale=ds.rrc_scale, **common)
     val = ImageFileLoader(sources[1], ds.per_rank(ds.eval_batch_size, world_size), train=False,
                           resolution=ds.eval_res, crop_ratio=ds.eval_crop_ratio, **common)
     return train, val
 
 
-def _ffcv_pair(ds: DataSettings, device: torch.device, seed: int, rank: int, world_size: int):
+def _ffcv_pair(ds: DataSettings, device: torch.device, seed: int, rank: int, world_size: int,
+               in_order: bool = False):
     """FFCV over the dataset's ``.beton`` files (``dataset.ffcv_train`` / ``ffcv_val``)."""
     from acdc_bench.data.ffcv_loader import FFCVLoader, FFCVOptions
     from acdc_bench.data.ffcv_writer import write_command
@@ -114,6 +148,8 @@ def _ffcv_pair(ds: DataSettings, device: torch.device, seed: int, rank: int, wor
     val_share = replace(share, batch_size=ds.per_rank(ds.eval_batch_size, world_size), train=False)
     val = replace(train, share=val_share, crop="native" if whole else "centre", resolution=ds.eval_res,
                   field="dataset.ffcv_val", how_to_create=how_to_create("val", ds.ffcv_val, "VAL.beton"))
+    if in_order:  # the training file read as the evaluation split is
+        train = replace(val, field="dataset.ffcv_train", how_to_create=train.how_to_create)
     return FFCVLoader(ds.ffcv_train, train), FFCVLoader(ds.ffcv_val, val)
 
 

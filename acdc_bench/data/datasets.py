@@ -80,6 +80,17 @@ def _celeba(ds: DataSettings, seed: int) -> tuple[Any, Any]:
     return CelebASource(ds.root, "train"), CelebASource(ds.root, ds.eval_split)
 
 
+def _text(ds: DataSettings, cfg: Any, device: Any, rank: int, world_size: int) -> Any:
+    """GLUE and the offline text tasks (acdc_bench/data/text): tokenised once, dict batches."""
+    from acdc_bench.data.text import build_text
+
+    return build_text(ds, cfg, device, rank, world_size)
+
+
+def _text_examples(ds: DataSettings, seed: int) -> Any:
+    raise NotImplementedError("text data sets build their own loaders (DatasetSpec.build)")
+
+
 # ------------------------------------------------------------------------------ registry
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -94,6 +105,9 @@ class DatasetSpec:
     ffcv_format: str | None
     fixed_size: bool
     needs: tuple[str, ...] = ()
+    # A dataset that builds its own loaders (text): build(settings, cfg, device, rank, world_size)
+    # -> DataBundle; None: the image loaders of build_data.
+    build: Callable[..., Any] | None = None
 
 
 _FIXED = ("memory", "torchvision", "ffcv")
@@ -107,6 +121,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "cifar100": DatasetSpec(_cifar, _FIXED, "cifar", True, ("split_seed", *FFCV_FIELDS)),
     "imagenet": DatasetSpec(_imagenet, _FILES, "imagefolder", False, (*FFCV_FIELDS, *CROP_FIELDS)),
     "celeba": DatasetSpec(_celeba, _FILES, "celeba", False, (*FFCV_FIELDS, *CROP_FIELDS, "eval_split")),
+    "glue": DatasetSpec(_text_examples, ("text",), None, True, build=_text),
+    "pydoc": DatasetSpec(_text_examples, ("text",), None, True, build=_text),
 }
 
 
@@ -177,6 +193,9 @@ class DataSettings:
     rrc_scale: tuple[float, float] | None
     eval_crop_ratio: float | None
     eval_split: str | None
+    # dataset.corrupt_labels (optional, absent: 0): the share of training labels replaced by
+    # wrong ones (acdc_bench/data/corruption.py); fixed-size sets held in memory only
+    corrupt_labels: float = 0.0
 
     @property
     def spec(self) -> DatasetSpec:
@@ -213,6 +232,13 @@ class DataSettings:
             field = key.rpartition(".")[2]
             return read(cfg, key, *args, **kw) if field in spec.needs else None
 
+        corrupt = V.number(cfg, "dataset.corrupt_labels", 0, 1, required=False)
+        corrupt = 0.0 if corrupt is None else float(corrupt)
+        in_memory = spec.fixed_size and spec.build is None and loader != "ffcv"
+        if corrupt and not (in_memory and V.get(cfg, "dataset.objective") == "classification"):
+            raise ConfigError("dataset.corrupt_labels", corrupt,
+                              f"0 for {name} with dataset.loader={loader} (label corruption needs a "
+                              "classification set held in memory: loader memory or torchvision)")
         return cls(
             name=name,
             loader=loader,
@@ -246,4 +272,5 @@ class DataSettings:
             rrc_scale=needed("dataset.augment.rrc_scale", _area_range),
             eval_crop_ratio=needed("dataset.eval_crop_ratio", V.number, 0, 1, low_open=True, high_open=False),
             eval_split=needed("dataset.eval_split", V.choice, ["val", "test"]),
+            corrupt_labels=corrupt,
         )

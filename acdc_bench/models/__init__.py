@@ -20,7 +20,8 @@ from acdc_bench.errors import ConfigError
 CIFAR_DEPTHS = {"resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet56": 56}
 # acdc-bench name -> timm name
 TIMM_ALIASES = {"resnet18": "resnet18", "resnet50": "resnet50", "mobilenet_v1": "mobilenetv1_100"}
-KNOWN = sorted(CIFAR_DEPTHS) + sorted(TIMM_ALIASES) + ["timm"]
+HF_MODELS = ("bert_base", "bert_tiny")  # acdc_bench.models.hf (transformers, the `text` extra)
+KNOWN = sorted(CIFAR_DEPTHS) + sorted(TIMM_ALIASES) + list(HF_MODELS) + ["timm"]
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,16 @@ class ModelSettings:
     width: float | None
     stem_stride: int | None
     blurpool: bool
+    hf: Any = None  # a BERT model's HFModelSettings (acdc_bench.models.hf); None for image models
 
     @classmethod
     def read(cls, cfg: Any) -> ModelSettings:
         """Read and check ``cfg.model`` (a name set directly is checked as strictly as a group option)."""
         name = V.get(cfg, "model.name")
+        if isinstance(name, str) and name in HF_MODELS:
+            from acdc_bench.models.hf import HFModelSettings
+
+            return cls(name, None, None, None, None, False, HFModelSettings.read(cfg))
         if isinstance(name, str) and name in CIFAR_DEPTHS:
             width = V.number(cfg, "model.width", 0, low_open=True)
             stem_stride = V.integer(cfg, "model.stem_stride")
@@ -76,6 +82,8 @@ def create_model(model: ModelSettings | Any, num_classes: int, in_chans: int) ->
     Weights are always freshly initialised: nothing is downloaded.
     """
     m = ModelSettings.of(model)
+    if m.hf is not None:
+        return m.hf.create(num_classes)
     if m.timm_name is None:
         from acdc_bench.models.cifar_resnet import CifarResNet
 

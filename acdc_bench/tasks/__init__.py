@@ -27,6 +27,8 @@ TASKS: dict[str, Task] = {
     "train": Task("acdc_bench.tasks.train:train"),
     "summary": Task("acdc_bench.tasks.summary:summary"),
     "report": Task("acdc_bench.tasks.report:report", needs_method=False),
+    "analyze": Task("acdc_bench.tasks.analyze:analyze", needs_method=False),
+    "transfer": Task("acdc_bench.tasks.transfer:transfer", needs_method=False),
 }
 
 

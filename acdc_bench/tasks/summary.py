@@ -75,6 +75,12 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
     out["prunable_sparsity"] = 1.0 - kept / prunable
     out.update(described)
     out["schedule"] = [{"epoch": e, **method.schedule(e)} for e in range(epochs)]
+    from acdc_bench.recipes import build_recipe  # the recipe's plan: LR and trainable parameters per epoch
+
+    recipe = build_recipe(cfg, model, epochs, steps_per_epoch or 1)
+    out["recipe"] = recipe.name
+    out["plan"] = [recipe.plan(e) for e in range(epochs)]
+    out["trainable_params"] = recipe.trainable_parameters()
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
     return out

@@ -15,6 +15,7 @@ from typing import Any
 TABLE_COLUMNS = [  # key, format: one console row per epoch
     ("epoch", "d"), ("phase", "s"), ("lr", ".4f"), ("train_res", "d"), ("train_loss", ".4f"),
     ("val_top1", ".4f"), ("val_loss", ".4f"), ("val_entropy", ".4f"), ("sparsity", ".4f"),
+    ("zero_grad_share", ".3f"),  # dead units: zero weights whose dense gradient is zero (masked methods)
     ("epoch_time_s", ".1f"),
 ]
 

@@ -33,10 +33,20 @@ from acdc_bench.distributed import (
 from acdc_bench.errors import RunFailed
 from acdc_bench.loggers import MetricsLogger
 from acdc_bench.objectives import build_objective
-from acdc_bench.schedules import lr_at_step, resolution_at_epoch
+from acdc_bench.recipes import build_recipe
+from acdc_bench.recipes.base import param_groups  # noqa: F401  (re-exported as acdc_bench.trainer.param_groups)
+from acdc_bench.schedules import resolution_at_epoch
 from acdc_bench.trainer.console import Console, table_row
 from acdc_bench.trainer.guards import NAN_CHECK_EVERY, MaskAgreement, NonFiniteLoss
-from acdc_bench.trainer.run_state import Checkpoints, Parts, checkpoint_state, seed_everything, set_rng_state
+from acdc_bench.trainer.preemption import Preemption
+from acdc_bench.trainer.run_state import (
+    Checkpoints,
+    Parts,
+    checkpoint_state,
+    kept_epoch_state,
+    seed_everything,
+    set_rng_state,
+)
 from acdc_bench.trainer.settings import TrainerSettings
 from acdc_bench.trainer.step import train_step
 
@@ -45,15 +55,6 @@ def select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Weight decay on weights only: not on biases and normalisation parameters (1-D tensors)."""
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            (decay if p.ndim > 1 else no_decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 def git_commit() -> str | None:
@@ -90,6 +91,7 @@ class Trainer:
         # hydra.run.dir could differ by a second between ranks).
         self.run_dir = Path(broadcast_object(str(self.run_dir)))
         self.checkpoints = Checkpoints(self.run_dir, self.dist, s.checkpoint_every_minutes, self.console.log)
+        self.preemption = Preemption(self.dist, self.device, self.console.log)  # SLURM's signals
         if s.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.backends.cudnn.benchmark = False
@@ -101,6 +103,9 @@ class Trainer:
         from acdc_bench.data import build_data
 
         self.data = build_data(cfg, self.device, self.dist.rank, self.dist.world_size)
+        for rel, text in self.data.artefacts.items():  # what the data layer records (corrupted labels)
+            if self.dist.is_main:
+                ckpt_io.atomic_write_text(text, self.run_dir / rel)
         # Data libraries (FFCV) may lower torch's thread count on import: train with ours.
         torch.set_num_threads(self.torch_threads)
 
@@ -118,9 +123,9 @@ class Trainer:
         self.steps_per_epoch = len(self.data.train)
         self.total_steps = self.epochs * self.steps_per_epoch
 
-        o = s.optim
-        self.optimizer = torch.optim.SGD(param_groups(model, o.weight_decay), lr=o.lr, momentum=o.momentum,
-                                         nesterov=o.nesterov)
+        # The recipe: optimizer, LR per step, trainable parameters per epoch, early stopping.
+        self.recipe = build_recipe(cfg, model, self.epochs, self.steps_per_epoch)
+        self.optimizer = self.recipe.optimizer()
         self.method = method_class(cfg.method.name)(
             cfg, model, self.epochs, self.steps_per_epoch, run_dir=self.run_dir, is_main=self.dist.is_main,
             device=self.device, eval_res=int(cfg.dataset.eval_res),
@@ -133,7 +138,8 @@ class Trainer:
         if self.dist.world_size > 1:
             self.ddp_model = nn.parallel.DistributedDataParallel(
                 model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                find_unused_parameters=self.method.ddp_find_unused_parameters,
+                find_unused_parameters=self.method.ddp_find_unused_parameters
+                or self.recipe.ddp_find_unused_parameters,
             )
         self.masks = MaskAgreement(self.method, self.dist, s.debug_mask_mismatch_rank)
         self.history: list[dict[str, Any]] = []
@@ -194,8 +200,8 @@ class Trainer:
         return poisoned
 
     def train_epoch(self, epoch: int, t0: float) -> dict[str, Any]:
-        o = self.settings.optim
         res = self.train_res(epoch)
+        self.recipe.on_epoch_start(epoch)  # the epoch's trainable parameters (also on a mid-epoch resume)
         self.data.train.set_epoch(epoch, res)
         start = self.start_batch if epoch == self.start_epoch else 0
         if start:
@@ -216,8 +222,7 @@ class Trainer:
         batches = self.console.progress(self.data.train, self.steps_per_epoch, epoch, start)
         for i, (x, y) in enumerate(batches, start=start):
             step = epoch * self.steps_per_epoch + i
-            lr = lr_at_step(step, self.steps_per_epoch, self.epochs, o.lr, o.lr_peak_epoch,
-                            o.lr_start_fraction)
+            lr = self.recipe.lr(step)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             loss, ce = train_step(self.ddp_model, x, y, step=step, optimizer=self.optimizer,
@@ -231,12 +236,14 @@ class Trainer:
             self.masks.check(f"step {step} (epoch {epoch})")
             if (i + 1) % NAN_CHECK_EVERY == 0:
                 nonfinite.raise_if_seen(epoch, self.steps_per_epoch, self.checkpoints.kept())
-            if self.checkpoints.mid_epoch_due(i, self.steps_per_epoch):
+            preempted = self.preemption.requested(i, self.steps_per_epoch)
+            if preempted or self.checkpoints.mid_epoch_due(i, self.steps_per_epoch):
                 nonfinite.raise_if_seen(epoch, self.steps_per_epoch, self.checkpoints.kept())
                 partial = {"batch": i + 1, "epoch_time_s": time.perf_counter() - t0,
                            "mask_checks": self.masks.checks,
                            "sums": all_gather_rows(torch.stack([loss_sum, ce_sum, seen])).cpu()}
                 self.save_checkpoint(epoch, self._elapsed(), partial)
+                self.preemption.hand_over(preempted, f"epoch {epoch} before batch {i + 1}")
         nonfinite.raise_if_seen(epoch, self.steps_per_epoch, self.checkpoints.kept())
         totals = all_reduce_sum(torch.stack([loss_sum, ce_sum, seen]))
         train_loss, train_ce, count = totals.tolist()
@@ -284,19 +291,31 @@ class Trainer:
         try:
             self.masks.check("the start of training", force=True)
             for epoch in range(self.start_epoch, self.epochs):
+                if self.recipe.should_stop(self.history):  # early stopping (also when resuming)
+                    self.console.log(f"early stopping before epoch {epoch}: no better "
+                                     f"{self.recipe.early_stopping.metric} for "
+                                     f"{self.recipe.early_stopping.patience} epochs")
+                    break
                 t0 = time.perf_counter() - (self.partial_time if epoch == self.start_epoch else 0.0)
                 row: dict[str, Any] = {"epoch": epoch}
                 row.update(self.method.schedule(epoch))
+                row.update(self.recipe.epoch_row(epoch))
                 row.update(self.train_epoch(epoch, t0))
                 row.update(self.evaluate())
+                for probe in self.data.probes:  # the data layer's per-epoch measurements
+                    row.update(probe.measure(self.model))
                 row.update(self.method.on_epoch_end(epoch, self.evaluate))
                 self.write_artefacts()
                 row.update(self.masks.epoch_row(epoch))
                 row["epoch_time_s"] = time.perf_counter() - t0
                 self.history.append(row)
+                if epoch in self.settings.keep_epochs:  # checkpoint.keep_epochs, before last.pt moves on
+                    self.checkpoints.keep(kept_epoch_state(self.parts, epoch=epoch,
+                                                           config=self._config_container()))
                 self.save_checkpoint(epoch, self._elapsed())
                 logger.log(row)
                 self.console.print(table_row(row))
+                self.preemption.after_epoch(epoch, self.epochs)
         except RunFailed as err:
             self.write_summary(self._elapsed(), error=str(err))
             logger.close(failed=True)
@@ -327,6 +346,7 @@ class Trainer:
             summary["error"] = error
         else:
             summary.update(self.method.on_train_end())
+            summary.update(self.recipe.summary(self.history))
             self.write_artefacts()
         path = self.run_dir / "summary.json"
         if self.dist.is_main:

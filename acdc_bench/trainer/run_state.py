@@ -23,6 +23,7 @@ from acdc_bench.config import check_resume_config
 from acdc_bench.distributed import DistInfo, barrier, broadcast_object
 from acdc_bench.errors import ConfigError, RunFailed
 from acdc_bench.sparsity.base import SparsityMethod
+from acdc_bench.sparsity.masks import MaskSet, prunable_layers
 
 DDP_CKPT_POLL_EVERY = 16  # steps between rank 0's "time for a mid-epoch checkpoint?" broadcasts
 Log = Callable[[str], None]
@@ -97,6 +98,27 @@ def checkpoint_state(parts: Parts, *, epoch: int, partial: dict[str, Any] | None
     }
 
 
+def named_masks(model: torch.nn.Module, method: SparsityMethod) -> dict[str, torch.Tensor]:
+    """Every prunable weight's mask by parameter name (True = free coordinate), on the CPU:
+    the method's own :class:`MaskSet` when it has one, else the weight's non-zero pattern
+    (dense training; methods holding several mask sets, whose weights carry the union)."""
+    masks = getattr(method, "masks", None)
+    if isinstance(masks, MaskSet):
+        pairs = [(layer.name, m) for layer, m in zip(masks.layers, masks.masks, strict=True)]
+    else:
+        pairs = [(layer.name, layer.weight != 0) for layer in prunable_layers(model)]
+    return {(f"{name}.weight" if name else "weight"): m.detach().to("cpu", copy=True).contiguous()
+            for name, m in pairs}
+
+
+def kept_epoch_state(parts: Parts, *, epoch: int, config: dict[str, Any]) -> dict[str, Any]:
+    """``checkpoints/epoch_<e>.pt``: what an analysis needs of a past epoch (weights, masks,
+    config), not what a resume needs (no optimizer, RNG or method state). On disk about
+    4 bytes per parameter + 1 byte per prunable weight (ResNet-50: ~125 MB)."""
+    return {"kind": "epoch", "epoch": epoch, "model": parts.model.state_dict(),
+            "masks": named_masks(parts.model, parts.method), "config": config}
+
+
 @dataclass
 class ResumePoint:
     """Where a resumed run continues, and the loop state a checkpoint carried."""
@@ -165,6 +187,19 @@ class Checkpoints:
         partial = state["partial"]
         self.last_desc = (f"after epoch {state['epoch']}" if partial is None
                           else f"epoch {state['epoch']} before batch {partial['batch']}")
+
+    def keep(self, state: dict[str, Any]) -> None:
+        """Write ``epoch_<e>.pt`` (``checkpoint.keep_epochs``) atomically, before ``last.pt``
+        moves past the epoch: a kill in between redoes the epoch and rewrites the same file."""
+        error, path = None, self.dir / f"epoch_{state['epoch']}.pt"
+        if self.dist.is_main:
+            try:
+                ckpt_io.atomic_save(state, path)
+            except OSError as err:
+                error = f"could not write {path} ({err.strerror or err}); the other checkpoints are intact"
+        error = broadcast_object(error)
+        if error:
+            raise RunFailed(error)
 
     def mid_epoch_due(self, batch: int, steps_per_epoch: int) -> bool:
         """Time for a step-level checkpoint (``checkpoint.every_minutes``)? All ranks agree:

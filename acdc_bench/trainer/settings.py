@@ -4,10 +4,14 @@ and the dataset recipes, never here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from acdc_bench import validation as V
+from acdc_bench.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class TrainerSettings:
     deterministic: bool
     progress: bool | str  # auto | true | false
     checkpoint_every_minutes: float  # 0: checkpoints at epoch ends only
+    keep_epochs: frozenset[int]  # epochs whose weights and masks stay as checkpoints/epoch_<e>.pt
     debug_nan_at_step: int | None  # test-only: poison this step's loss (docs/robustness.md)
     debug_mask_mismatch_rank: int | None  # test-only: fake a mask divergence on this rank
 
@@ -56,6 +61,27 @@ class TrainerSettings:
             deterministic=bool(V.boolean(cfg, "trainer.deterministic")),
             progress=V.choice(cfg, "trainer.progress", ["auto", True, False]),
             checkpoint_every_minutes=float(V.number(cfg, "checkpoint.every_minutes", 0)),
+            keep_epochs=read_keep_epochs(cfg, int(V.integer(cfg, "epochs"))),
             debug_nan_at_step=V.integer(cfg, "debug.nan_at_step", low=0, required=False),
             debug_mask_mismatch_rank=V.integer(cfg, "debug.mask_mismatch_rank", low=0, required=False),
         )
+
+
+def read_keep_epochs(cfg: Any, epochs: int) -> frozenset[int]:
+    """``checkpoint.keep_epochs``: a list of 0-based epochs, or ``{every: N}`` (after every N
+    finished epochs and the last one), so analyses can revisit a run's past (Fig. 7/10)."""
+    value = V.get(cfg, "checkpoint.keep_epochs")
+    field = "checkpoint.keep_epochs"
+    allowed = f"a list of epochs in [0, {epochs - 1}] or {{every: N}} with N >= 1"
+    if value is V.ABSENT or value is None:
+        return frozenset()
+    shown = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+    if isinstance(value, Mapping) or OmegaConf.is_dict(value):
+        every = value.get("every") if set(value.keys()) == {"every"} else None
+        if not V.is_int(every) or every < 1:
+            raise ConfigError(field, shown, allowed)
+        return frozenset(e for e in range(epochs) if (e + 1) % every == 0 or e == epochs - 1)
+    items = list(value) if OmegaConf.is_list(value) or isinstance(value, list | tuple) else None
+    if items is None or not all(V.is_int(e) and 0 <= e < epochs for e in items):
+        raise ConfigError(field, shown, allowed)
+    return frozenset(int(e) for e in items)

@@ -15,6 +15,7 @@ METHODS: dict[str, str] = {
     "gmp": "acdc_bench.sparsity.methods.gmp:GMP",
     "rigl": "acdc_bench.sparsity.methods.rigl:RigL",
     "ast": "acdc_bench.sparsity.methods.ast:AST",
+    "fixed_mask": "acdc_bench.sparsity.methods.fixed_mask:FixedMask",  # sparse transfer (BERT)
 }
 
 

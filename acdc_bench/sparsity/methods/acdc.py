@@ -49,26 +49,37 @@ class Phase:
     index: int = 0  # compression phases: 0, 1, ... (the sparsity ramp)
 
 
-def _fits(epochs: int, warmup: int, phase: int, final_decompression: int, final_compression: int) -> bool:
+def _fits(epochs: int, warmup: int, phase: int, final_decompression: int, final_compression: int,
+          compression: int | None = None, decompression: int | None = None) -> bool:
+    """Whether compression/decompression phases (``phase`` each, unless set apart) starting and
+    ending with compression fill the epochs between the warm-up and the final phases."""
+    c = phase if compression is None else compression
+    d = phase if decompression is None else decompression
     middle = epochs - warmup - final_decompression - final_compression
-    return middle >= 0 and middle % phase == 0 and (middle // phase) % 2 == (1 if middle else 0)
+    if c == d:  # the paper's equal phases (identical to the split rule below)
+        return middle >= 0 and middle % c == 0 and (middle // c) % 2 == (1 if middle else 0)
+    return middle == 0 or (middle > 0 and (middle + d) % (c + d) == 0)
 
 
 def resolve_warmup(epochs: int, warmup: int | None, phase: int, final_decompression: int,
-                   final_compression: int) -> int:
+                   final_compression: int, compression: int | None = None,
+                   decompression: int | None = None) -> int:
     """The warm-up length: as configured, or (null) 10% of the epochs, moved later to the first
     epoch from which the alternating phases fill the run exactly (e.g. 30 for 250 epochs)."""
     if warmup is not None:
         return warmup
     start = round(WARMUP_FRACTION * epochs)
-    for w in range(start, start + 2 * phase):
-        if _fits(epochs, w, phase, final_decompression, final_compression):
+    c = phase if compression is None else compression
+    d = phase if decompression is None else decompression
+    for w in range(start, start + max(c + d, 1)):
+        if _fits(epochs, w, phase, final_decompression, final_compression, c, d):
             return w
     return start  # does not fit: acdc_phases says why
 
 
 def acdc_phases(epochs: int, warmup: int, phase: int, final_decompression: int,
-                final_compression: int) -> list[Phase]:
+                final_compression: int, compression: int | None = None,
+                decompression: int | None = None) -> list[Phase]:
     """The AC/DC phase plan; ``ConfigError`` naming the field when it cannot fill ``epochs``.
 
     Between the warm-up and the final decompression phase, compression and decompression
@@ -82,6 +93,11 @@ def acdc_phases(epochs: int, warmup: int, phase: int, final_decompression: int,
                           f"final_compression_epochs = {warmup} + {final_decompression} + "
                           f"{final_compression} = {lengths} for AC/DC")
     middle = epochs - lengths
+    c = phase if compression is None else compression
+    d = phase if decompression is None else decompression
+    if c != d:
+        return _split_phases(epochs, warmup, middle, c, d, final_decompression)
+    phase = c
     if not _fits(epochs, warmup, phase, final_decompression, final_compression):
         fitting = [p for p in range(1, middle + 1) if middle % p == 0 and (middle // p) % 2 == 1]
         raise ConfigError(
@@ -104,6 +120,36 @@ def acdc_phases(epochs: int, warmup: int, phase: int, final_decompression: int,
     return plan
 
 
+def _split_phases(epochs: int, warmup: int, middle: int, c: int, d: int,
+                  final_decompression: int) -> list[Phase]:
+    """Unequal phases (paper 001 App. C: the share of each cycle spent sparse is c / (c + d)):
+    compression phases of ``c`` and decompression phases of ``d`` epochs alternate, starting and
+    ending with compression; phases of zero length are left out (``d = 0`` with a zero final
+    decompression: one compression phase from the warm-up to the end, i.e. prune once and
+    train with the mask fixed)."""
+    if middle and (middle + d) % (c + d):
+        fitting = [k * c + (k - 1) * d for k in range(1, middle // max(c, 1) + 2)]
+        raise ConfigError("method.compression_phase_epochs", c,
+                          f"phases that fill epochs {warmup}-{warmup + middle - 1} ({middle} epochs) as "
+                          f"c, d, c, ..., c (c + d = {c + d}): a middle of k*c + (k-1)*d epochs, e.g. "
+                          f"{fitting[:6]} (change method.warmup_epochs or the final phases)")
+    plan = [Phase("warmup", 0, warmup)] if warmup else []
+    start, compressions = warmup, 0
+    while start < warmup + middle:
+        plan.append(Phase("compression", start, start + c, index=compressions))
+        compressions += 1
+        start += c
+        if start < warmup + middle and d:
+            plan.append(Phase("decompression", start, start + d))
+            start += d
+    if final_decompression:
+        plan.append(Phase("decompression", start, start + final_decompression, final=True))
+        start += final_decompression
+    if start < epochs:
+        plan.append(Phase("compression", start, epochs, final=True, index=compressions))
+    return [p for p in plan if p.end > p.start]
+
+
 @dataclass(frozen=True)
 class ACDCSettings(MaskedSettings):
     """The AC/DC fields, checked, and the phase plan they give for ``epochs``."""
@@ -120,14 +166,19 @@ class ACDCSettings(MaskedSettings):
     def fields(cls, cfg: Any, epochs: int) -> dict[str, Any]:
         out = super().fields(cfg, epochs)
         phase = V.integer(cfg, "method.phase_epochs")
-        fd = V.integer(cfg, "method.final_decompression_epochs")
-        fc = V.integer(cfg, "method.final_compression_epochs")
+        # paper 001 App. C: compression and decompression phases of their own lengths (absent or
+        # null: phase_epochs; a decompression length 0 leaves decompression phases out)
+        c = V.integer(cfg, "method.compression_phase_epochs", required=False, nullable=True)
+        d = V.integer(cfg, "method.decompression_phase_epochs", low=0, required=False, nullable=True)
+        split = c is not None or d is not None
+        fd = V.integer(cfg, "method.final_decompression_epochs", low=0 if split else 1)
+        fc = V.integer(cfg, "method.final_compression_epochs", low=0 if split else 1)
         warmup = resolve_warmup(epochs, V.integer(cfg, "method.warmup_epochs", low=0, nullable=True),
-                                phase, fd, fc)
+                                phase, fd, fc, c, d)
         dsp = float(V.number(cfg, "method.decompression_sparsity", 0, 1))
         ramp = V.number(cfg, "method.sparsity_ramp_start", 0, 1, nullable=True)
         ramp = None if ramp is None else float(ramp)
-        phases = tuple(acdc_phases(epochs, warmup, phase, fd, fc))
+        phases = tuple(acdc_phases(epochs, warmup, phase, fd, fc, c, d))
         structured = out["distribution"].name == "nm"
         target = out["sparsity"]
         if ramp is not None and (structured or ramp > target):
@@ -157,7 +208,9 @@ class ACDC(MaskedMethod):
         self.n_compressions = sum(p.stage == "compression" for p in self.phases)
         self.decompression_sparsity = s.decompression_sparsity
         self.ramp_start = s.sparsity_ramp_start
-        self.final_decompression = next(p for p in self.phases if p.stage == "decompression" and p.final)
+        # None when the plan has no final decompression phase (App. C's sparse fraction 1)
+        finals = [p for p in self.phases if p.stage == "decompression" and p.final]
+        self.final_decompression = finals[0] if finals else None
         self.pending_decompression_mask = False  # the step after a sparse decompression starts
         self.dense_result: dict[str, Any] | None = None
         self.artefacts: dict[str, dict[str, Any]] = {}  # handed to the trainer by take_artefacts
@@ -206,7 +259,7 @@ class ACDC(MaskedMethod):
 
     def on_epoch_end(self, epoch: int, evaluate) -> dict[str, Any]:
         row = super().on_epoch_end(epoch, evaluate)
-        if epoch == self.final_decompression.end - 1:
+        if self.final_decompression is not None and epoch == self.final_decompression.end - 1:
             self._keep_dense_model(epoch, row["sparsity"], evaluate)
         return row
 
