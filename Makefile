@@ -54,10 +54,33 @@ EXP_ast-table2 := ast_table2_cifar
 EXP_ast-table3 := ast_table3_imagenet
 EXP_ast-table4 := ast_table4_nm
 EXP_ast-table5 := ast_table5_subnets
-PAPER_TARGETS := fig1 fig2 fig3 fig7 table1 table2 table4 table5 ast-table1 ast-table2 ast-table3 ast-table4 ast-table5
+# issue 12: the analyses' artefacts; ANALYZED ones run task=analyze (the experiment's analysis=) between
+# the sweep and the report
+EXP_table3 := table3_channels
+EXP_fig8 := fig8_decompression_wd
+EXP_fig9 := fig9_sharpness
+EXP_fig10 := fig10_interpolation
+EXP_tableC2 := tableC2_sparse_fraction
+EXP_tableD3 := tableD3_phase_length
+EXP_tableE4 := tableE4_small_dense
+EXP_agree000 := agree000
+EXP_mem000 := mem000
+EXP_ast-fig4 := ast_fig4_inner_products
+EXP_ast-fig6 := ast_fig6_subnet_layers
+EXP_ast-fig7 := ast_fig7_adjustment
+# issue 16: Fig. 5 (accuracy change vs inference FLOPs) and Fig. 6 (accuracy vs sparsity per distribution)
+EXP_fig5 := fig5_flops
+EXP_fig6 := fig6_distributions
+ANALYZED := table3 fig9 fig10 agree000
+PAPER_TARGETS := fig1 fig2 fig3 fig5 fig6 fig7 table1 table2 table4 table5 ast-table1 ast-table2 ast-table3 ast-table4 ast-table5
+PAPER_TARGETS += table3 fig8 fig9 fig10 tableC2 tableD3 tableE4 agree000 mem000 ast-fig4 ast-fig6 ast-fig7
 experiment = $(EXP_$(1))$(if $(filter cpu,$(SCALE)),_cpu)
 report_cmd = $(VENV)/bin/acdc-bench task=report sweep_dir=multirun/$(call experiment,$(1)) \
 	hydra.run.dir=runs/report/$(call experiment,$(1))
+# task=analyze over the sweep with the experiment's analysis settings (resumable: done entries stay)
+analyze_cmd = $(if $(filter $(1),$(ANALYZED)),$(if $(filter cpu,$(SCALE)),OMP_NUM_THREADS=$(CPU_THREADS)) \
+	$(VENV)/bin/acdc-bench task=analyze experiment=$(call experiment,$(1)) \
+	sweep_dir=multirun/$(call experiment,$(1)) hydra.run.dir=runs/analyze/$(call experiment,$(1)) &&)
 
 .PHONY: $(PAPER_TARGETS) $(addprefix report-,$(PAPER_TARGETS))
 
@@ -65,7 +88,105 @@ report_cmd = $(VENV)/bin/acdc-bench task=report sweep_dir=multirun/$(call experi
 $(PAPER_TARGETS): setup
 	$(if $(filter cpu,$(SCALE)),OMP_NUM_THREADS=$(CPU_THREADS)) $(VENV)/bin/acdc-bench -m \
 		experiment=$(call experiment,$@) $(if $(LAUNCHER),hydra/launcher=$(LAUNCHER)) \
-		$(seed_sweep) $(SWEEP_ARGS); status=$$?; $(call report_cmd,$@) && exit $$status
+		$(seed_sweep) $(SWEEP_ARGS); status=$$?; $(call analyze_cmd,$@) $(call report_cmd,$@) && exit $$status
 
 $(addprefix report-,$(PAPER_TARGETS)): setup
 	$(call report_cmd,$(patsubst report-%,%,$@))
+
+# ----------------------------------------------------------------------------- paper 001 App. F / G
+# Beyond top-1 (Sec. 3.9): `make figG2` trains the upstream sweep (dense and 95% AC/DC, 1x/2.5x/10x),
+# runs `task=analyze analysis=corruptions` on it and reports ImageNet-C top-1 per corruption;
+# `make tableF5` / `make figF1` train (or skip) the same upstream sweep, fine-tune its 1x and 10x
+# runs (task=transfer, linear and full) and report AIE / per-task accuracy. SCALE=cpu: the twins.
+#   ANALYZE_ARGS=...   e.g. "analysis.source=folder analysis.root=/data/ImageNet-C" (paper scale)
+#   TRANSFER_ARGS=...  e.g. "transfer.roots.cifar10=/data/cifar transfer.roots.pets=/data/pets ..."
+# Needs the `robustness` extra (imagecorruptions-imaug) for on-the-fly corruptions: `make setup` has it.
+EXP_figG2 := figG2_corruptions
+EXP_tableF5 := tableF5_transfer
+EXP_figF1 := figF1_transfer
+BEYOND_TARGETS := figG2 tableF5 figF1
+ANALYZE_ARGS ?=
+TRANSFER_ARGS ?=
+cpu_env = $(if $(filter cpu,$(SCALE)),OMP_NUM_THREADS=$(CPU_THREADS))
+launcher = $(if $(LAUNCHER),hydra/launcher=$(LAUNCHER))
+upstream_sweep = $(cpu_env) $(VENV)/bin/acdc-bench -m experiment=$(call experiment,figG2) $(launcher) \
+	$(seed_sweep) $(SWEEP_ARGS)
+
+.PHONY: $(BEYOND_TARGETS) $(addprefix report-,$(BEYOND_TARGETS))
+
+figG2: setup
+	$(upstream_sweep); s1=$$?; \
+	$(cpu_env) $(VENV)/bin/acdc-bench task=analyze analysis=corruptions \
+		sweep_dir=multirun/$(call experiment,figG2) $(ANALYZE_ARGS); s2=$$?; \
+	$(call report_cmd,figG2) && exit $$(( s1 || s2 ))
+
+tableF5 figF1: setup
+	$(upstream_sweep); s1=$$?; \
+	$(cpu_env) $(VENV)/bin/acdc-bench -m experiment=$(call experiment,$@) $(launcher) $(seed_sweep) \
+		$(TRANSFER_ARGS); s2=$$?; \
+	$(call report_cmd,$@) && exit $$(( s1 || s2 ))
+
+$(addprefix report-,$(BEYOND_TARGETS)): setup
+	$(call report_cmd,$(patsubst report-%,%,$@))
+
+# ----------------------------------------------------------------------------- issue 16: claims and scale
+# `make claims SCALE=cpu-full` runs the claims suite (conf/experiment/claims/cpu_full_*.yaml: the
+# papers' headline statements on full Fashion-MNIST at 28x28, 3 seeds, ~1.5 h on 2 cores) and writes
+# results/claims_cpu_full/ (README.md: every statement's verdict and each part's wall time; one folder
+# per part with its table.md). `make scale-study` runs conf/experiment/scale_study/*.yaml (~1.8 h) and
+# writes results/scale_study/ (README.md, differences.png). Both run JOBS runs at a time, one thread
+# each (hydra/launcher=cores), resume unfinished runs and skip finished ones when rerun; the README is
+# written from whatever has finished, so an interrupted suite reports what it has.
+#   `make report-claims` / `make report-scale-study` only rewrite the reports.
+JOBS ?= 2
+CLAIMS_cpu-full := methods weight_decay ast
+CLAIMS_PARTS = $(CLAIMS_$(or $(SCALE),cpu-full))
+CLAIMS_NAME = claims_$(subst -,_,$(or $(SCALE),cpu-full))
+SCALE_STUDY_PARTS := length phase weight_decay acdc_settings width distribution
+suite_run = status=0; for part in $(2); do OMP_NUM_THREADS=1 ACDC_JOBS=$(JOBS) $(VENV)/bin/acdc-bench -m \
+	experiment=$(1)$$part hydra/launcher=cores $(SWEEP_ARGS) || status=1; done
+.PHONY: claims report-claims scale-study report-scale-study
+
+claims: setup
+	@test -n "$(CLAIMS_PARTS)" || { echo "make claims: SCALE=$(SCALE) has no claims suite (SCALE=cpu-full)" >&2; exit 2; }
+	$(call suite_run,claims/$(CLAIMS_NAME:claims_%=%)_,$(CLAIMS_PARTS)); \
+	$(PY) -m acdc_bench.reports.suite claims results/$(CLAIMS_NAME) \
+		$(addprefix multirun/$(CLAIMS_NAME)/,$(CLAIMS_PARTS)) && exit $$status
+
+report-claims: setup
+	$(PY) -m acdc_bench.reports.suite claims results/$(CLAIMS_NAME) $(addprefix multirun/$(CLAIMS_NAME)/,$(CLAIMS_PARTS))
+
+scale-study: setup
+	$(call suite_run,scale_study/,$(SCALE_STUDY_PARTS)); \
+	$(PY) -m acdc_bench.reports.suite scale results/scale_study \
+		$(addprefix multirun/scale_study/,$(SCALE_STUDY_PARTS)) && exit $$status
+
+report-scale-study: setup
+	$(PY) -m acdc_bench.reports.suite scale results/scale_study $(addprefix multirun/scale_study/,$(SCALE_STUDY_PARTS))
+
+# ----------------------------------------------------------------------------- paper 001 Sec. 4 (BERT)
+# Sparse transfer of BERT on GLUE (needs the `text` extra: `make setup` has it). `make table6` / `table7` /
+# `fig11` / `fig12` run at paper scale from Hugging Face checkpoints (bert-base-uncased, oBERT's 90% sparse
+# upstream) and GLUE through `datasets` (HF_HUB_OFFLINE=1 / HF_DATASETS_OFFLINE=1: the local cache only).
+# SCALE=cpu: bert_tiny on the offline corpus; its upstream models (masked-LM pre-training, dense and GMP
+# to 90%: `make bert-pretrain-cpu`, conf/experiment/bert_pretrain_cpu.yaml) are trained first when missing.
+EXP_table6 := table6_bert_rescaled
+EXP_table7 := table7_bert_transfer
+EXP_fig11 := fig11_bert_mrpc
+EXP_fig12 := fig12_bert_cola
+BERT_TARGETS := table6 table7 fig11 fig12
+BERT_UPSTREAM_CPU := multirun/bert_pretrain_cpu/gmp/summary.json
+
+.PHONY: $(BERT_TARGETS) $(addprefix report-,$(BERT_TARGETS)) bert-pretrain-cpu
+
+$(BERT_TARGETS): setup $(if $(filter cpu,$(SCALE)),$(BERT_UPSTREAM_CPU))
+	$(cpu_env) $(VENV)/bin/acdc-bench -m experiment=$(call experiment,$@) $(launcher) \
+		$(seed_sweep) $(SWEEP_ARGS); status=$$?; $(call report_cmd,$@) && exit $$status
+
+$(addprefix report-,$(BERT_TARGETS)): setup
+	$(call report_cmd,$(patsubst report-%,%,$@))
+
+bert-pretrain-cpu: $(BERT_UPSTREAM_CPU)
+
+$(BERT_UPSTREAM_CPU): | setup
+	OMP_NUM_THREADS=$(CPU_THREADS) $(VENV)/bin/acdc-bench -m experiment=bert_pretrain_cpu $(launcher)

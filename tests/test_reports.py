@@ -16,10 +16,11 @@ import pytest
 from conftest import run_cli
 from omegaconf import OmegaConf
 
+from acdc_bench.config import CONF_DIR
 from acdc_bench.reports import claims, load_report, make_report
 from acdc_bench.reports.published import PUBLISHED, Claim
 from acdc_bench.reports.sweep import group_runs, mean_std, read_sweep
-from acdc_bench.reports.tables import METRICS
+from acdc_bench.reports.tables import METRICS, PREFIXED
 
 TINY = ["dataset=digits", "method=dense", "model=resnet20", "model.width=0.25", "epochs=1",
         "trainer.progress=false"]
@@ -276,15 +277,24 @@ def test_best_budget_compares_by_position_for_scaled_budgets(tmp_path):
 
 
 def test_published_numbers_are_well_formed():
-    assert set(PUBLISHED) == {
+    assert set(PUBLISHED) >= {
         "fig1_undertraining", "fig2_celeba", "fig3_methods", "table1_rn50", "table2_mobilenet",
         "table4_weight_decay", "table5_decompression", "fig7_mask_iou", "ast_table1_relations",
         "ast_table2_cifar", "ast_table3_imagenet", "ast_table4_nm", "ast_table5_subnets"}
+    # every entry is some experiment's: its file name, or named by its report.published
+    named = set()
+    for path in (CONF_DIR / "experiment").rglob("*.yaml"):
+        named.add(path.stem)
+        published = OmegaConf.select(OmegaConf.load(path), "report.published")
+        if isinstance(published, str):
+            named.add(published)
     for name, pub in PUBLISHED.items():
-        assert pub.cells or pub.claims, name
+        assert name in named, f"{name}: no experiment config names it"
+        assert pub.cells or pub.claims or "not a paper artefact" in pub.artefact, name
         for cell in pub.cells:
             assert cell.source[:3] in ("001", "002"), (name, cell)
-            assert all(m in METRICS for m in cell.values), (name, cell.values)
+            known = [m in METRICS or m.startswith(tuple(PREFIXED)) for m in cell.values]
+            assert all(known), (name, cell.values)
         for claim in pub.claims:
             assert claim.check in (*claims.CHECKS, "none"), (name, claim.check)
     # spot checks against the papers' tables
@@ -296,3 +306,93 @@ def test_published_numbers_are_well_formed():
     ast2 = {w(c): (c.values["val_top1"], c.std["val_top1"]) for c in PUBLISHED["ast_table2_cifar"].cells}
     assert ast2[("cifar100", True, 0.0, 0.9)] == (73.41, 0.04)
     assert ast2[("cifar10", False, 0.9, 0.98)] == (91.34, 0.04)
+
+
+# ----------------------------------------------------------------------------- figures of issues 12-14
+NEW_FIGURES = ("sharpness.png", "interpolation.png", "memorization.png", "task_accuracy.png")
+
+
+def _add_to_jobs(sweep: Path, rows=None, analysis: dict[str, dict] | None = None) -> None:
+    """Per-epoch rows (``rows(job_index)``) and ``analysis/<name>.json`` entries in every job."""
+    for i, job in enumerate(sorted(d for d in sweep.iterdir() if d.is_dir())):
+        if rows is not None:
+            (job / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows(i)))
+        for name, found in (analysis or {}).items():
+            (job / "analysis").mkdir(exist_ok=True)
+            (job / "analysis" / f"{name}.json").write_text(json.dumps({"analysis": name, "entries": found}))
+
+
+def test_new_figures_only_with_their_data(tmp_path):
+    # an ordinary sweep: none of the analysis figures, nothing in table.md about them
+    plain = _write_sweep(tmp_path / "plain", _seeded_jobs(FIG3_TOP1, seeds=1), report=FIG3_LAYOUT)
+    folder = make_report(plain, tmp_path / "r1")
+    assert not any((folder / f).exists() for f in NEW_FIGURES)
+    assert not any(f in (folder / "table.md").read_text() for f in NEW_FIGURES)
+    # fig9: sharpness of the final models vs budget, dense dashed
+    jobs = [([f"method={m}", f"epoch_multiplier={x}"], _cfg(m, 0.9, x, 0), _done(0.7))
+            for m in ("acdc", "dense") for x in (1, 2)]
+    s9 = _write_sweep(tmp_path / "s9", jobs, report={"name": "mini_fig9", "rows": ["method.name"],
+                                                     "column": "epoch_multiplier",
+                                                     "metrics": ["@sharpness:eigenvalue", "val_top1"]})
+    _add_to_jobs(s9, analysis={"sharpness": {"final": {"eigenvalue": 3.0}}})
+    folder = make_report(s9, tmp_path / "r9")
+    assert (folder / "sharpness.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![sharpness](sharpness.png)" in (folder / "table.md").read_text()
+    # fig10: the loss along the kept checkpoints; mem000: corrupted-label shares by phase
+    pts = [{"alpha": a / 2, "train_loss": 1 + a % 2, "val_loss": 2.0} for a in range(3)]
+    segs = {"segment_9_19": {"epochs": [9, 19], "points": pts},
+            "segment_19_29": {"epochs": [19, 29], "points": pts}}
+    rows = [{"epoch": e, "phase": "sparse" if e % 2 else "dense", "mem_corrupted": 0.1 * e, "mem_true": 0.5,
+             "mem_other": 0.5 - 0.1 * e, "val_top1": 0.5} for e in range(4)]
+    s10 = _write_sweep(tmp_path / "s10", [(["seed=0"], _cfg("acdc", 0.95, 1, 0), _done(0.7))],
+                       report={"name": "mini_fig10", "rows": ["sparsity"]})
+    _add_to_jobs(s10, rows=lambda i: rows, analysis={"interpolation": segs})
+    folder = make_report(s10, tmp_path / "r10")
+    assert (folder / "interpolation.png").exists() and (folder / "memorization.png").exists()
+    from acdc_bench.reports.plots_analysis import interpolation_path
+
+    xs, ys, epochs = interpolation_path(load_report(s10).runs[0])
+    assert xs == [0.0, 0.5, 1.0, 1.5, 2.0] and epochs == [9, 19, 29]  # the shared checkpoint once
+    assert ys["train_loss"] == [1, 2, 1, 2, 1]
+
+
+def test_task_bars_and_curve_metrics_from_the_report_node(tmp_path, monkeypatch):
+    done = {"status": "finished", "final": {"val_top1": 0.7, "transfer_acc/digits": 0.9, "val_loss": 0.5,
+                                            "transfer_acc/fashion_coarse": 0.8, "val_f1": 0.6}}
+    jobs = [([f"method={m}"], _cfg(m, 0.95, 1, 0), done) for m in ("acdc", "dense")]
+    layout = {"name": "mini_f1", "rows": ["method.name"], "curve_metrics": ["val_loss", "val_f1"],
+              "metrics": ["val_top1", "transfer_acc/digits", "transfer_acc/fashion_coarse"]}
+    folder = make_report(_write_sweep(tmp_path / "s", jobs, report=layout), tmp_path / "r")
+    assert (folder / "task_accuracy.png").exists() and (folder / "curves.png").exists()
+    from acdc_bench.reports import plots
+
+    seen: list = []
+    real = plots.plot_curves
+    monkeypatch.setattr(plots, "plot_curves", lambda *a, **k: seen.append(k.get("keys")) or real(*a, **k))
+    make_report(tmp_path / "s", tmp_path / "r2")
+    assert seen[0] == ("val_loss", "val_f1")  # the curves figure (then the IoU figure's own key)
+
+
+def test_table7_mean_of_the_two_best_configs_per_task(tmp_path):
+    """Table 7's rule: per task, the two best grid points (by best_metric), each metric their mean."""
+    grid = {("rte", 1e-4, 0.05): 0.50, ("rte", 2e-4, 0.05): 0.62, ("rte", 3e-4, 0.1): 0.58,
+            ("mrpc", 1e-4, 0.05): 0.80, ("mrpc", 2e-4, 0.1): 0.70, ("mrpc", 3e-4, 0.1): 0.86}
+    jobs = [([f"dataset.task={t}", f"optim.lr={lr}", f"model.dropout={d}"],
+             {"dataset": {"task": t}, "recipe": {"name": "gradual_unfreezing"}, "optim": {"lr": lr},
+              "model": {"dropout": d}, "seed": 0},
+             {"status": "finished", "final": {"best_metric": v}, "best": {"val_accuracy": v - 0.1}})
+            for (t, lr, d), v in grid.items()]
+    layout = {"name": "mini_t7", "published": "table7_bert_transfer", "rows": ["dataset.task", "optim.lr"],
+              "column": "model.dropout", "metric": "best_metric",
+              "metrics": ["best_metric", "best_val_accuracy"], "best_of": {"n": 2, "per": "dataset.task"}}
+    sweep = _write_sweep(tmp_path / "s", jobs, report=layout)
+    md = (make_report(sweep, tmp_path / "r") / "table.md").read_text()
+    assert "## Mean of the 2 best configs per dataset.task" in md
+    rows = {tuple(c.strip() for c in ln.split("|")[1:4]): ln for ln in md.splitlines() if ln.startswith("| ")}
+    assert ("rte", "task metric at the best epoch (x100)", "60.0") in rows  # (62 + 58) / 2
+    assert ("mrpc", "task metric at the best epoch (x100)", "83.0") in rows  # (86 + 80) / 2
+    # the paper's gradual-unfreezing number beside ours: RTE accuracy 60.1, ours (52 + 48) / 2 = 50.0
+    acc = rows[("rte", "accuracy at the best epoch (x100)", "50.00")]
+    assert acc.split("|")[5:7] == [" 60.10 ", " -10.10 "]
+    no_rule = _write_sweep(tmp_path / "s2", jobs, report={k: v for k, v in layout.items() if k != "best_of"})
+    assert "best configs" not in (make_report(no_rule, tmp_path / "r2") / "table.md").read_text()

@@ -6,6 +6,7 @@ Student-t quantiles below are the printed tables' (t(0.975, 2) = 4.303, t(0.975,
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from conftest import ROOT
 from test_reports import FIG3_LAYOUT, _cfg, _done, _write_sweep
 
 from acdc_bench.reports import claims, load_report
-from acdc_bench.reports.published import Claim
+from acdc_bench.reports.published import PUBLISHED, Claim
 from acdc_bench.reports.stats import Interval, mean_interval, t_quantile, welch_interval
 from acdc_bench.reports.verdicts import (
     AT_MOST,
@@ -189,3 +190,126 @@ def test_seeds_2_runs_two_seeds_of_every_twin_config():
             cfg = compose("config", overrides=list(point))
             validate(cfg)
             assert cfg.seed in (0, 1) and cfg.report.name == "fig3_methods_cpu"
+
+
+# ----------------------------------------------------------------------------- one config's own values
+def _own_sweep(tmp_path, per_seed: list[dict], rows: list[list[dict]] | None = None,
+               analysis: list[dict] | None = None, method: str = "acdc"):
+    """One config (acdc, 90%), one job per seed: ``per_seed[k]`` its final values, ``rows[k]`` its
+    per-epoch rows, ``analysis[k]`` its ``analysis/interpolation.json`` entries."""
+    jobs = [([f"seed={k}"], _cfg(method, 0.9, 1, k), {"status": "finished", "final": {"val_top1": 0.5, **v}})
+            for k, v in enumerate(per_seed)]
+    sweep = _write_sweep(tmp_path / "s", jobs, report={"name": "mini", "rows": ["method.name"]})
+    for k, job in enumerate(sorted(d for d in sweep.iterdir() if d.is_dir())):
+        if rows is not None:
+            (job / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[k]))
+        if analysis is not None:
+            (job / "analysis").mkdir()
+            (job / "analysis" / "interpolation.json").write_text(
+                json.dumps({"analysis": "interpolation", "settings": {}, "entries": analysis[k]}))
+    return load_report(sweep).entries
+
+
+def _verdict(entries, check: str, **args):
+    return claims.check(Claim("", "", check, args), entries, None)
+
+
+@pytest.mark.parametrize("values, want", [
+    ([0.3, 0.31, 0.29], HOLDS),  # clearly above 0.2: 0.3 ± 4.303 · 0.01 / sqrt(3)
+    ([0.1, 0.11, 0.09], FAILS),  # clearly below
+    ([0.3], INCONCLUSIVE),  # one seed: no interval
+    ([0.2, 0.2, 0.2], INCONCLUSIVE),  # exactly at the threshold without spread: a tie
+    ([0.1, 0.3, 0.25], INCONCLUSIVE),  # the threshold inside the interval
+])
+def test_above_a_threshold_is_a_one_sample_interval(tmp_path, values, want):
+    es = _own_sweep(tmp_path, [{"barrier": v} for v in values])
+    v = _verdict(es, "above", metric="barrier", threshold=0.2)
+    assert v.verdict == want
+    [c] = v.comparisons
+    assert c.diff.estimate == pytest.approx(sum(values) / len(values) - 0.2)
+    if len(values) == 3 and want != INCONCLUSIVE:
+        half = 4.303 * 0.01 / math.sqrt(3)
+        assert c.diff.high - c.diff.estimate == pytest.approx(half, abs=1e-4)
+    assert _verdict(es, "above", metric="barrier", threshold=0.2, direction=-1).verdict == {
+        HOLDS: FAILS, FAILS: HOLDS}.get(want, INCONCLUSIVE)
+    assert _verdict(es, "above", metric="not_logged").verdict == UNCHECKED
+
+
+def test_a_exceeds_b_is_paired_by_seed(tmp_path):
+    # seeds differ a lot (1, 2, 3) but A is B + 0.1 (±0.01) in every seed: Welch could not tell,
+    # the per-seed difference can
+    es = _own_sweep(tmp_path, [{"a": b + d, "b": b} for b, d in ((1.0, 0.09), (2.0, 0.1), (3.0, 0.11))])
+    v = _verdict(es, "exceeds", a="a", b="b")
+    [c] = v.comparisons
+    assert v.verdict == HOLDS and c.diff.estimate == pytest.approx(0.1) and c.seeds == (3, 3)
+    assert c.diff.high - 0.1 == pytest.approx(4.303 * 0.01 / math.sqrt(3), abs=1e-4)
+    assert welch_interval([1.09, 2.1, 3.11], [1.0, 2.0, 3.0]).low < 0  # the unpaired interval straddles 0
+    assert _verdict(es, "exceeds", a="b", b="a").verdict == FAILS
+
+
+def test_a_exceeds_b_ties_and_one_seed_are_inconclusive(tmp_path):
+    tie = _own_sweep(tmp_path / "tie", [{"a": x, "b": x} for x in (1.0, 2.0, 3.0)])
+    assert _verdict(tie, "exceeds", a="a", b="b").verdict == INCONCLUSIVE
+    one = _own_sweep(tmp_path / "one", [{"a": 5.0, "b": 1.0}])
+    v = _verdict(one, "exceeds", a="a", b="b")
+    assert v.verdict == INCONCLUSIVE and "no interval: 1 seed" in v.difference
+
+
+def test_per_phase_values_of_one_run(tmp_path):
+    """mem000's statement: in compression phases mem_true > mem_corrupted, in decompression the reverse
+    (per seed, the mean over the phase's epochs; warm-up rows are in neither)."""
+    def rows(k: float) -> list[dict]:
+        return [{"epoch": 0, "stage": "warmup", "mem_true": 0.9, "mem_corrupted": 0.0},
+                {"epoch": 1, "stage": "compression", "mem_true": 0.6 + k, "mem_corrupted": 0.3},
+                {"epoch": 2, "stage": "decompression", "mem_true": 0.3, "mem_corrupted": 0.5 + k},
+                {"epoch": 3, "stage": "compression", "mem_true": 0.5 + k, "mem_corrupted": 0.4}]
+    es = _own_sweep(tmp_path, [{}] * 3, rows=[rows(k) for k in (0.0, 0.01, 0.02)])
+    claim = PUBLISHED["mem000"].claims[0]
+    v = claims.check(claim, es, None)
+    assert v.verdict == HOLDS and len(v.comparisons) == 2
+    sparse = next(c for c in v.comparisons if "compression" in c.label and "decomp" not in c.label)
+    assert sparse.diff.estimate == pytest.approx(0.55 + 0.01 - 0.35)  # mean over epochs 1 and 3, seeds
+    flipped = _own_sweep(tmp_path / "f", [{}] * 3, rows=[[{**r, "stage": {"compression": "decompression",
+                         "decompression": "compression"}.get(r["stage"], r["stage"])} for r in rows(k)]
+                         for k in (0.0, 0.01, 0.02)])
+    assert claims.check(claim, flipped, None).verdict == FAILS
+
+
+def test_barrier_per_segment_and_its_trend(tmp_path):
+    def seg(b1: float, b2: float) -> dict:
+        return {"segment_19_29": {"barrier": {"train_loss": b2}},
+                "segment_9_19": {"barrier": {"train_loss": b1}}}
+    es = _own_sweep(tmp_path, [{}] * 3, analysis=[seg(0.1 + j, 0.3 + j) for j in (0.0, 0.01, 0.02)])
+    above, trend = PUBLISHED["fig10_interpolation"].claims
+    v = claims.check(above, es, None)
+    assert v.verdict == HOLDS and [c.label.split(", ")[-1] for c in v.comparisons] == [
+        "segment_9_19 − 0", "segment_19_29 − 0"]  # in time order, not the file's
+    t = claims.check(trend, es, None)
+    [c] = t.comparisons
+    assert t.verdict == HOLDS and c.diff.estimate == pytest.approx(0.2) and c.label.startswith(
+        "segment_19_29 − segment_9_19")
+    flat = _own_sweep(tmp_path / "flat", [{}] * 3, analysis=[seg(0.0, 0.0)] * 3)
+    assert claims.check(above, flat, None).verdict == INCONCLUSIVE  # a zero barrier: a tie
+    assert claims.check(trend, flat, None).verdict == INCONCLUSIVE
+
+
+def test_a_of_one_config_exceeds_b_of_another(tmp_path):
+    """agree000: the AC/DC run's co-trained agreement against the dense run's post-training one."""
+    jobs = []
+    for k in range(3):
+        jobs.append((["method=acdc", f"seed={k}"], _cfg("acdc", 0.9, 1, k),
+                     {"status": "finished", "final": {"val_top1": 0.7}}))
+        jobs.append((["method=dense", f"seed={k}"], _cfg("dense", 0.9, 1, k),
+                     {"status": "finished", "final": {"val_top1": 0.7}}))
+    sweep = _write_sweep(tmp_path / "s", jobs, report={"name": "mini", "rows": ["sparsity"],
+                                                       "column": "method.name"})
+    for i, job in enumerate(sorted(d for d in sweep.iterdir() if d.is_dir())):
+        j = (-0.002, 0.0, 0.002)[i // 2]
+        entry = ({"co_trained": {"agreement": 0.95 + j}} if "acdc" in job.name
+                 else {"post_training": {"agreement": 0.90 + j}})
+        (job / "analysis").mkdir()
+        (job / "analysis" / "agreement.json").write_text(json.dumps({"entries": {"final": entry}}))
+    es = load_report(sweep).entries
+    v = claims.check(PUBLISHED["agree000"].claims[0], es, "method.name")
+    [c] = v.comparisons
+    assert v.verdict == HOLDS and c.diff.estimate == pytest.approx(5.0) and c.seeds == (3, 3)

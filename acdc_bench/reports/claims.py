@@ -15,17 +15,40 @@ What each statement needs:
 - ``monotone`` (a trend): every consecutive step along the coordinate, in the stated direction;
 - ``saturates`` (the last step adds at most ``tolerance``): the last step's gain, per series;
 - ``best_column`` (the best budget is the paper's): that budget against every other, per row;
-- ``spread`` (all within ``tolerance``): every pair of configs.
+- ``spread`` (all within ``tolerance``): every pair of configs;
+- ``above`` (a value beyond a threshold, e.g. a loss barrier > 0): per config (per analysis entry
+  with ``per_entry``), the one-sample t interval of its seeds' values minus the threshold;
+- ``exceeds`` (metric A above metric B): within one config the per-seed difference A − B (paired
+  by seed: both come from the same run) with a one-sample t interval; with ``by``/``a_at``/``b_at``
+  A of one config against B of another in each context (Welch, as every two-config comparison);
+- ``entry_trend`` (a trend over an analysis' entries of one run, e.g. a barrier per segment):
+  every consecutive pair of entries, paired by seed.
+
+``rows`` (``above``/``exceeds``) reads a value from the run's per-epoch rows instead of its final
+one: the rows matching the filter (``{"stage": "compression"}``: AC/DC's sparse phases; ``{}``:
+every row), reduced by ``reduce`` (mean, min, max, last) -- per-phase statements of one run.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 from acdc_bench.reports.published import Claim
-from acdc_bench.reports.stats import welch_interval
-from acdc_bench.reports.tables import Entry, coord_label, fmt_coord, matches, metric, same_value, sort_key
+from acdc_bench.reports.stats import mean_interval, welch_interval
+from acdc_bench.reports.sweep import Run
+from acdc_bench.reports.tables import (
+    Entry,
+    coord_label,
+    fmt_coord,
+    matches,
+    metric,
+    run_value,
+    same_value,
+    sort_key,
+)
 from acdc_bench.reports.verdicts import (
     AT_MOST,
     FAILS,
@@ -38,6 +61,8 @@ from acdc_bench.reports.verdicts import (
     Verdict,
     judge,
 )
+
+_metric = metric  # the checkers' argument ``metric`` shadows the function
 
 __all__ = ["CHECKS", "FAILS", "HOLDS", "INCONCLUSIVE", "UNCHECKED", "Verdict", "check"]
 
@@ -202,9 +227,126 @@ def _describe(e: Entry) -> str:
     return ", ".join(fmt_coord(k, v) for k, v in sorted(e.coords.items()) if k != "variant") or "run"
 
 
+# ----------------------------------------------------------------------------- one config's own values
+REDUCE: dict[str, Callable[[list[float]], float]] = {
+    "mean": lambda v: sum(v) / len(v), "min": min, "max": max, "last": lambda v: v[-1]}
+
+
+def _run_value(run: Run, name: str, subnet: float | None, rows: dict[str, Any] | None,
+               reduce: str) -> float | None:
+    """One run's value of ``name`` in our units: its final one, or ``reduce`` over the per-epoch
+    rows matching ``rows`` (rows without a number for ``name`` are skipped)."""
+    if rows is None:
+        return run_value(run, name, subnet)
+    vals = [float(r[name]) for r in run.rows if matches(r, rows) and isinstance(r.get(name), (int, float))
+            and not isinstance(r.get(name), bool) and math.isfinite(r[name])]
+    return REDUCE[reduce](vals) if vals else None
+
+
+def _analysis_entries(run: Run, name: str) -> dict[str, float]:
+    """``@<analysis>:<path>`` per entry of the run's analysis result, in the entries' order
+    (the numbers in their names: ``segment_9_19`` before ``segment_19_29``)."""
+    from acdc_bench.analysis.runner import read_result
+
+    analysis, _, path = name[1:].partition(":")
+    found = ((read_result(run.job_dir, analysis) or {}).get("entries") or {}) if run.job_dir else {}
+    out: dict[str, float] = {}
+    for key in sorted(found, key=lambda k: ([int(x) for x in re.findall(r"\d+", k)], k)):
+        v: Any = found[key]
+        for part in path.split("/"):
+            v = v.get(part) if isinstance(v, dict) else None
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            out[key] = float(v)
+    return out
+
+
+def _one_sample(label: str, diffs: list[float], sign: int, fmt: str) -> Comparison:
+    """The mean of per-seed values (or paired differences) and its one-sample t interval."""
+    return Comparison(label, mean_interval(diffs), (len(diffs), len(diffs)), ORDER, sign, fmt=fmt)
+
+
+def _paired(label: str, a: dict[int, float], b: dict[int, float], sign: int, fmt: str) -> Comparison:
+    """A − B paired by run (one run = one seed of the config): only runs with both values."""
+    return _one_sample(label, [a[i] - b[i] for i in a if i in b], sign, fmt)
+
+
+def above(es: list[Entry], metric: str, threshold: float = 0.0, direction: int = 1,
+          where: dict[str, Any] | None = None, per_entry: bool = False, rows: dict[str, Any] | None = None,
+          reduce: str = "mean", **_: Any) -> Verdict:
+    """Every config's value above ``threshold`` (below with ``direction`` -1), in the paper's units."""
+    k, fmt, out = _metric(metric).scale, _metric(metric).fmt, []
+    for e in _select(es, where):
+        runs = e.group.finished
+        if per_entry and metric.startswith("@"):
+            per_run = [_analysis_entries(r, metric) for r in runs]
+            keys = list(dict.fromkeys(key for d in per_run for key in d))
+            series = {key: [d[key] for d in per_run if key in d] for key in keys}
+        else:
+            vals = [_run_value(r, metric, e.subnet, rows, reduce) for r in runs]
+            series = {"": [v for v in vals if v is not None]}
+        for key, vals in series.items():
+            if vals:
+                label = f"{_describe(e)}{', ' + key if key else ''} − {threshold:g}"
+                out.append(_one_sample(label, [v * k - threshold for v in vals], direction, fmt))
+    return judge(out, "configs" if not per_entry else "entries")
+
+
+def exceeds(es: list[Entry], a: str | None = None, b: str | None = None, pairs: list[dict] | None = None,
+            by: str | None = None, a_at: Any = None, b_at: Any = None, where: dict[str, Any] | None = None,
+            rows: dict[str, Any] | None = None, reduce: str = "mean", **_: Any) -> Verdict:
+    """Metric ``a`` above metric ``b`` (each of ``pairs``: ``{a, b, rows}`` -- all needed)."""
+    out: list[Comparison] = []
+    for p in pairs or [{"a": a, "b": b, "rows": rows}]:
+        ma, mb, prow = p["a"], p["b"], p.get("rows")
+        k, fmt = _metric(ma).scale, _metric(ma).fmt
+        tag = f"{ma} − {mb}" + (f" ({', '.join(f'{x}={y}' for x, y in prow.items())})" if prow else "")
+
+        def vals(e: Entry, name: str, prow: dict[str, Any] | None = prow, k: float = k) -> dict[int, float]:
+            got = {i: _run_value(r, name, e.subnet, prow, reduce) for i, r in enumerate(e.group.finished)}
+            return {i: v * k for i, v in got.items() if v is not None}
+
+        if by is None:
+            for e in _select(es, where):
+                va, vb = vals(e, ma), vals(e, mb)
+                if va and vb:
+                    out.append(_paired(f"{tag} at {_describe(e)}", va, vb, 1, fmt))
+            continue
+        contexts: dict[tuple, dict[str, list[Entry]]] = {}
+        for e in _select(es, where):
+            at = e.coords.get(by)
+            side = "a" if same_value(at, a_at) else "b" if same_value(at, b_at) else None
+            if side:
+                contexts.setdefault(_context(e, {by}), {"a": [], "b": []})[side].append(e)
+        for ctx, sides in contexts.items():
+            for ea in sides["a"]:
+                for eb in sides["b"]:
+                    sa, sb = list(vals(ea, ma).values()), list(vals(eb, mb).values())
+                    if sa and sb:
+                        label = f"{ma} ({fmt_coord(by, a_at)}) − {mb} ({fmt_coord(by, b_at)}){_where(ctx)}"
+                        out.append(Comparison(label, welch_interval(sa, sb), (len(sa), len(sb)), fmt=fmt))
+    return judge(out, "comparisons")
+
+
+def entry_trend(es: list[Entry], metric: str, direction: int = 1, where: dict[str, Any] | None = None,
+                **_: Any) -> Verdict:
+    """An analysis value rising (``direction`` 1) or falling over its entries within one run
+    (interpolation's segments in time order): each consecutive pair, paired by seed."""
+    k, fmt, out = _metric(metric).scale, _metric(metric).fmt, []
+    for e in _select(es, where):
+        per_run = [_analysis_entries(r, metric) for r in e.group.finished]
+        keys = sorted({key for d in per_run for key in d},
+                      key=lambda s: ([int(x) for x in re.findall(r"\d+", s)], s))
+        for k0, k1 in zip(keys, keys[1:], strict=False):
+            va = {i: d[k1] * k for i, d in enumerate(per_run) if k1 in d}
+            vb = {i: d[k0] * k for i, d in enumerate(per_run) if k0 in d}
+            out.append(_paired(f"{k1} − {k0} at {_describe(e)}", va, vb, direction, fmt))
+    return judge(out, "steps")
+
+
 CHECKS: dict[str, Callable[..., Verdict]] = {
     "best_among": best_among, "pairwise": pairwise, "monotone": monotone, "saturates": saturates,
-    "best_column": best_column, "spread": spread,
+    "best_column": best_column, "spread": spread, "above": above, "exceeds": exceeds,
+    "entry_trend": entry_trend,
 }
 
 
@@ -215,6 +357,10 @@ def check(claim: Claim, es: list[Entry], column: str | None,
     if fn is None:
         return Verdict(UNCHECKED, "a statement without a numeric check")
     args = dict(claim.args)
-    if "metric" in args and aliases:
-        args["metric"] = aliases.get(args["metric"], args["metric"])
+    for key in ("metric", "a", "b"):
+        if key in args and aliases:
+            args[key] = aliases.get(args[key], args[key])
+    if "pairs" in args and aliases:
+        args["pairs"] = [{**p, "a": aliases.get(p["a"], p["a"]), "b": aliases.get(p["b"], p["b"])}
+                         for p in args["pairs"]]
     return fn(es, column=column, **args)

@@ -33,7 +33,10 @@ class Layout:
     twin: bool = False  # a CPU twin: same sweep structure, other dataset and scale than the paper
     # a twin's stand-ins for metrics its data cannot give (CelebA's attribute accuracy -> top-1)
     metric_aliases: dict[str, str] = field(default_factory=dict)
-    plots: list[str] = field(default_factory=lambda: ["budget", "curves", "iou", "flops", "decompression"])
+    # every figure is drawn only when the sweep has its data (figures.FIGURES)
+    plots: list[str] = field(default_factory=lambda: ["budget", "curves", "iou", "flops", "decompression",
+                                                      "sharpness", "interpolation", "memorization",
+                                                      "task_bars"])
 
     @property
     def keys(self) -> list[str]:

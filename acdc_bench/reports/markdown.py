@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from acdc_bench.reports import best_of
 from acdc_bench.reports import claims as claims_mod
 from acdc_bench.reports.layout import Layout, Report, find_entry, grid_rows, paper_rows, published_for
 from acdc_bench.reports.published import Claim
@@ -182,6 +183,9 @@ def render_markdown(rep: Report, plot_files: list[Path]) -> str:
         out += ["", f"Note: {note}"]
     out += _paper_section(rep)
     out += _grid_section(rep)
+    best = best_of.table(rep)  # only when the experiment's report node asks (report.best_of)
+    if best is not None:
+        out += ["", f"## {best[0]}", "", best[1], "", md_table(best[2], best[3])]
     out += _claims_section(checked)
     out += ["", "## Missing and failed runs", ""]
     if bad:

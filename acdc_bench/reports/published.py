@@ -11,40 +11,14 @@ plot would be inventing them -- but their statements in the text become ``Claim`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+# the record types live in published_types (shared with published_analyses); re-exported here
+from acdc_bench.reports.published_analyses import ANALYSIS_PUBLISHED
+from acdc_bench.reports.published_text import TEXT_PUBLISHED
+from acdc_bench.reports.published_types import Cell, Claim, Published, _acc
 
-@dataclass(frozen=True)
-class Cell:
-    where: dict[str, Any]
-    values: dict[str, float]
-    source: str
-    std: dict[str, float] = field(default_factory=dict)
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class Claim:
-    text: str
-    source: str
-    check: str = "none"  # a checker in acdc_bench.reports.claims
-    args: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Published:
-    artefact: str
-    setup: str
-    cells: tuple[Cell, ...] = ()
-    claims: tuple[Claim, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-def _acc(where: dict[str, Any], top1: float, source: str, label: str = "", std: float | None = None,
-         **more: float) -> Cell:
-    return Cell(where=where, values={"val_top1": top1, **more}, source=source, label=label,
-                std={"val_top1": std} if std is not None else {})
+__all__ = ["PUBLISHED", "Cell", "Claim", "Published"]
 
 
 # ----------------------------------------------------------------------------- paper 001
@@ -304,6 +278,119 @@ AST_TABLE5 = Published(
     notes=("Individually trained: 95.11 (70%), 94.94 (80%), 94.93 (90%), 94.88 (95%), 94.50 (98%).",),
 )
 
+# ----------------------------------------------------------------------------- issue 16
+# The claims suite (conf/experiment/claims/): the papers' headline statements at the largest
+# CPU scale, each checked on 3 seeds; the statements are the papers' (sources as above).
+CLAIMS_METHODS = Published(
+    artefact="Claims suite: AC/DC vs GMP vs RigL, full Fashion-MNIST, 5 and 10 epochs, 3 seeds",
+    setup="resnet20_lite, full Fashion-MNIST at 28x28, 234 steps per epoch, 1-epoch AC/DC phases.",
+    claims=(FIG3.claims[0], FIG3.claims[1], FIG3.claims[3],
+            Claim("Sparse models are under-trained: top-1 rises with the budget for every method and "
+                  "sparsity", "001 Sec. 3.2", "monotone",
+                  {"metric": "val_top1", "along": "epochs", "direction": 1}),
+            Claim("AC/DC explores masks more: the lowest mean IoU of masks at the ends of consecutive "
+                  "compression phases", "001 Sec. 3.5, Fig. 7", "best_among",
+                  {"metric": "mean_mask_iou", "by": "method.name", "expect": "acdc", "lower": True,
+                   "where": {"epochs": 10}}),
+            Claim("Sparser models have higher validation entropy (90% -> 95%)", "001 Sec. 3.2.1, Fig. 1",
+                  "monotone", {"metric": "val_entropy", "along": "sparsity", "direction": 1})),
+)
+CLAIMS_WEIGHT_DECAY = Published(
+    artefact="Claims suite: zeros during decompression vs weight decay (AC/DC 95%, 5 epochs, 3 seeds)",
+    setup="resnet20_lite, full Fashion-MNIST at 28x28, one 234-step decompression phase.",
+    claims=(TABLE4.claims[1],),
+)
+CLAIMS_AST = Published(
+    artefact="Claims suite: AST-GC vs AST and ND vs CS (sub-nets 90/95/98%, 5 epochs, 3 seeds)",
+    setup="resnet20_lite, full Fashion-MNIST at 28x28, global with the first layer dense, dense start.",
+    claims=(AST_TABLE2.claims[0], AST_TABLE1.claims[0]),
+)
+
+# Paper 001 Fig. 5 plots Table 1's rows as accuracy change from each paper's own dense model vs
+# inference FLOPs (fraction of dense); the compared methods' points as Table 1 prints them.
+_T1F = "001 Table 1 (Fig. 5)"
+FIG5 = Published(
+    artefact="Paper 001, Figure 5: accuracy change from dense vs inference FLOPs",
+    setup="ResNet-50, ImageNet-1k; each method against its own dense baseline (AC/DC++: 78.78).",
+    cells=tuple(Cell({"published_method": name, "sparsity": sp},
+                     {"acc_change": d, "inference_flops_fraction": f}, _T1F, label=name)
+                for name, sp, d, f in (
+                    ("AC/DC++ 5x", 0.90, -0.29, 0.20), ("AC/DC++ FLD 5x", 0.90, -0.18, 0.22),
+                    ("AC/DC++ 10x", 0.95, -1.48, 0.13), ("AC/DC++ FLD 10x", 0.95, -1.08, 0.14),
+                    ("AC/DC++ FLD 10x", 0.98, -2.28, 0.09), ("AC/DC++ FLD 10x", 0.99, -6.08, 0.06),
+                    ("RigL ERK 5x", 0.90, -0.38, 0.24), ("RigL ERK 5x", 0.95, -2.17, 0.12),
+                    ("RigL ERK 5x", 0.99, -15.94, 0.05), ("RigL ERK 10x", 0.99, -12.91, 0.05),
+                    ("Powerprop + Top-KAST ERK 3x", 0.90, 0.36, 0.24),
+                    ("GraNet 2.5x", 0.90, -0.4, 0.20), ("ST-3", 0.90, -1.82, 0.24),
+                    ("ST-3", 0.95, -2.64, 0.13),
+                    ("ST-3", 0.98, -6.64, 0.07), ("ST-3", 0.99, -13.22, 0.04))),
+    # one dense baseline for all our methods: the ordering of accuracy changes is that of top-1
+    claims=(Claim("AC/DC loses the least accuracy from its dense model at the highest sparsity",
+                  "001 Sec. 3.3.2", "best_among",
+                  {"metric": "val_top1", "by": "method.name", "expect": "acdc",
+                   "where": {"sparsity": 0.98}}),),
+)
+FIG6 = Published(
+    artefact="Paper 001, Figure 6: AC/DC accuracy vs sparsity for global, uniform and block-4 masks",
+    setup="ResNet-50, ImageNet-1k; only plotted.",
+    claims=(Claim("Global sparsity is more accurate than uniform at the same sparsity",
+                  "001 Sec. 3.4, Fig. 6", "pairwise",
+                  {"metric": "val_top1", "by": "distribution.name", "a": "global", "b": "uniform"}),
+            Claim("Global unstructured sparsity is more accurate than block-4", "001 Fig. 6",
+                  "pairwise",
+                  {"metric": "val_top1", "by": "distribution.name", "a": "global", "b": "block4"})),
+)
+
+# ----------------------------------------------------------------------------- 001 App. F / G
+_F5, _G2 = "001 Table F.5 / App. F", "001 Fig. G.2 / App. G"
+
+
+def _aie(mode: str, method: str, mult: int, v: float) -> Cell:
+    label = f"{mode}, {'dense' if method == 'dense' else '95%'} {mult}x"
+    return Cell({"transfer.mode": mode, "method.name": method, "epoch_multiplier": mult}, {"aie": v},
+                "001 Table F.5", label)
+
+
+def _trend(metric: str, method: str, direction: int) -> dict[str, Any]:
+    return {"metric": metric, "along": "epoch_multiplier", "direction": direction,
+            "where": {"method.name": method}}
+
+
+def _flat(metric: str) -> dict[str, Any]:
+    return {"metric": metric, "along": "epoch_multiplier", "tolerance": 1.0,
+            "where": {"method.name": "dense"}}
+
+
+_DENSE_FLAT = Claim("Dense models do not gain from extended training (mean downstream accuracy rises by at "
+                    "most 1 point from 1x to 10x; Table F.5: AIE +0.026 linear, 0.000 full)", _F5,
+                    "saturates", _flat("transfer_mean_accuracy"))
+TABLEF5 = Published(
+    artefact="Paper 001, Table F.5: Average Increase in Error over the 100-epoch dense model, 12 tasks",
+    setup="ResNet-50 on ImageNet (dense and 95% AC/DC++, 100 and 1000 epochs); linear and full fine-tuning "
+          "with the recipe of [33]; AIE (Eq. 5) against the 100-epoch dense model (its row is '-').",
+    cells=(_aie("linear", "dense", 10, 0.026), _aie("linear", "acdc", 1, -0.123),
+           _aie("linear", "acdc", 10, -0.182), _aie("full", "dense", 10, 0.000),
+           _aie("full", "acdc", 1, 0.112), _aie("full", "acdc", 10, 0.062)),
+    claims=(Claim("Extended training lowers the 95% sparse model's AIE (linear and full fine-tuning)", _F5,
+                  "monotone", _trend("aie", "acdc", -1)), _DENSE_FLAT))
+FIGF1 = Published(
+    artefact="Paper 001, Figure F.1: linear and full transfer accuracy per downstream dataset",
+    setup="As Table F.5; the per-dataset accuracies are only plotted (no cells).",
+    claims=(Claim("Extended training raises the 95% sparse model's mean downstream accuracy",
+                  "001 Fig. F.1 / App. F", "monotone", _trend("transfer_mean_accuracy", "acdc", 1)),
+            _DENSE_FLAT))
+FIGG2 = Published(
+    artefact="Paper 001, Figure G.2: ImageNet-C severity-1 top-1 per corruption (19)",
+    setup="ResNet-50 dense 100/1000 epochs, 95% AC/DC++ 100/250/1000 epochs; ImageNet-C at severity 1; "
+          "only plotted (no cells).",
+    claims=(Claim("Robustness of the 95% sparse model rises with training (mean over the 19 corruptions)",
+                  _G2, "monotone", _trend("corruption_mean_top1", "acdc", 1)),
+            Claim("Dense models' robustness does not rise with training (at most 1 point, 1x to 10x)", _G2,
+                  "saturates", _flat("corruption_mean_top1")),
+            Claim("Dense models outperform sparse ones on corrupted data", _G2, "pairwise",
+                  {"metric": "corruption_mean_top1", "by": "method.name", "a": "dense", "b": "acdc"})))
+
+
 PUBLISHED: dict[str, Published] = {
     "fig1_undertraining": FIG1,
     "fig2_celeba": FIG2,
@@ -318,4 +405,14 @@ PUBLISHED: dict[str, Published] = {
     "ast_table3_imagenet": AST_TABLE3,
     "ast_table4_nm": AST_TABLE4,
     "ast_table5_subnets": AST_TABLE5,
+    "claims_methods": CLAIMS_METHODS,
+    "claims_weight_decay": CLAIMS_WEIGHT_DECAY,
+    "claims_ast": CLAIMS_AST,
+    "fig5_flops": FIG5,
+    "fig6_distributions": FIG6,
+    "tableF5_transfer": TABLEF5,
+    "figF1_transfer": FIGF1,
+    "figG2_corruptions": FIGG2,
 }
+PUBLISHED.update(ANALYSIS_PUBLISHED)  # the analyses' artefacts (published_analyses.py)
+PUBLISHED.update(TEXT_PUBLISHED)  # BERT sparse transfer, Sec. 4 (published_text.py)

@@ -42,11 +42,72 @@ METRICS: dict[str, Metric] = {
     "inference_flops_fraction": Metric("inference FLOPs (x dense)", 1.0, ".3f", False),
     "params_nonzero": Metric("nonzero params (M)", 1e-6, ".2f"),
     "dense_val_top1": Metric("co-trained dense top-1 (%)", 100.0, ".2f"),
+    # paper 001 Fig. 5 / Table 1: sparse minus dense top-1 in points (published cells only; our
+    # runs' change is drawn in acc_vs_flops.png against the sweep's dense run)
+    "acc_change": Metric("top-1 change from dense (points)", 100.0, ".2f"),
+    "aie": Metric("AIE", 1.0, ".3f", False),  # task=transfer (paper 001 Eq. 5)
+    "transfer_mean_accuracy": Metric("mean downstream acc. (%)", 100.0, ".2f"),
+    "clean_top1": Metric("clean top-1 (%)", 100.0, ".2f"),  # analysis=corruptions
+    "corruption_mean_top1": Metric("corrupted top-1, mean (%)", 100.0, ".2f"),
+    "mce": Metric("mCE (%)", 100.0, ".1f", False),
+    # text tasks (paper 001 Table H.7); best_*: at the early-stopping epoch (summary.json `best`)
+    "val_accuracy": Metric("accuracy (%)", 100.0, ".1f"),
+    "val_accuracy_mm": Metric("mismatched accuracy (%)", 100.0, ".1f"),
+    "val_f1": Metric("F1 (%)", 100.0, ".1f"),
+    "val_matthews": Metric("Matthews corr. (x100)", 100.0, ".1f"),
+    "val_pearson": Metric("Pearson (x100)", 100.0, ".1f"),
+    "val_spearman": Metric("Spearman (x100)", 100.0, ".1f"),
+    "best_metric": Metric("task metric at the best epoch (x100)", 100.0, ".1f"),
+    "encoder_sparsity": Metric("encoder sparsity (%)", 100.0, ".2f"),
+    # issue 12: paper 001 Table 3's layers (RUN/analysis/channels.json)
+    "@channels:layers/layer1.0.conv2": Metric("layer1.0.conv2 zero channels (%)", 100.0, ".2f"),
+    "@channels:layers/layer2.1.conv2": Metric("layer2.1.conv2 zero channels (%)", 100.0, ".2f"),
+    "@channels:layers/layer4.2.conv2": Metric("layer4.2.conv2 zero channels (%)", 100.0, ".2f"),
 }
+PREFIXED = {"transfer_acc/": "acc. (%)", "corruption_top1/": "top-1 (%)",  # per task / corruption
+            "best_val_": "at the best epoch (x100)",  # text tasks under early stopping
+            "@channels:": "zero channels (%)", "@agreement:": "(%)"}  # issue 12's analyses (fractions)
 
 
 def metric(name: str) -> Metric:
+    for prefix, unit in PREFIXED.items():
+        if name.startswith(prefix) and name not in METRICS:
+            return Metric(f"{name.removeprefix(prefix)} {unit}", 100.0, ".2f")
     return METRICS.get(name, Metric(name))
+
+
+def analysis_value(run: Run, name: str) -> Any:
+    """``name`` in a run's analysis results (``RUN/analysis/*.json``, the final model's entry,
+    its ``metrics`` first): how reports see ``task=analyze`` (e.g. analysis=corruptions)."""
+    import json
+
+    for path in sorted(run.job_dir.glob("analysis/*.json")) if run.job_dir else []:
+        try:
+            final = (json.loads(path.read_text()).get("entries") or {}).get("final") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        for source in (final.get("metrics") or {}, final):
+            if isinstance(source, dict) and name in source:
+                return source[name]
+    return None
+
+
+def analysis_path_value(run: Run, name: str) -> float | None:
+    """``@<analysis>:<key>/<key>...`` (the reports of issue 12's artefacts): a value in
+    ``RUN/analysis/<analysis>.json`` (``runner.read_result``), of the entry ``final``, else the
+    largest over all entries (interpolation's segments: the highest barrier)."""
+    from acdc_bench.analysis.runner import read_result
+
+    analysis, _, path = name[1:].partition(":")
+    entries = ((read_result(run.job_dir, analysis) or {}).get("entries") or {}) if run.job_dir else {}
+    values = []
+    for entry in [entries["final"]] if "final" in entries else list(entries.values()):
+        v: Any = entry
+        for key in path.split("/"):
+            v = v.get(key) if isinstance(v, dict) else None
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            values.append(float(v))
+    return max(values) if values else None
 
 
 def _last(rows: list[dict[str, Any]], key: str) -> Any:
@@ -64,6 +125,8 @@ def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
     derived from ``metrics.jsonl``.
     """
     s = run.summary or {}
+    if name.startswith("@"):
+        return analysis_path_value(run, name)
     if subnet is not None:
         for sub in s.get("subnets") or []:
             if same_value(sub.get("target_sparsity"), subnet):
@@ -79,11 +142,16 @@ def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
     if name == "dense_val_top1":
         v = (s.get("dense") or {}).get("val_top1")
         return float(v) if v is not None else None
+    if name.startswith("best_val_"):  # early stopping: the best epoch's row (recipe.early_stopping)
+        v = (s.get("best") or {}).get(name.removeprefix("best_"))
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
     for source in (s.get("final") or {}, s):
         v = source.get(name)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             return float(v)
     v = _last(run.rows, name)
+    if v is None:
+        v = analysis_value(run, name)
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 

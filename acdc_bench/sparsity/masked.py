@@ -102,7 +102,7 @@ def following_batchnorm(model: nn.Module, layers: Sequence[PrunableLayer]) -> li
     for module in model.modules():
         if id(module) in by_module:
             last = by_module[id(module)]
-        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)) and last is not None:
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm) and last is not None:
             w = layers[last].weight
             if module.weight is not None and module.num_features == w.shape[0] and layers[last].is_conv:
                 scales[last] = module.weight
