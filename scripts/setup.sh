@@ -34,8 +34,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 
-# Reinstall when the project's dependency list changed since the last install.
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+# Reinstall when the dependency list (pyproject.toml) or this script changed since the last install.
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d" " -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
   echo "setup: installing torch, torchvision and acdc-bench[ffcv,wandb,dev,robustness,text] into $VENV"
   pip() { "$VENV/bin/python" -m pip "$@" 2>&1 | grep -v "^WARNING: Location 'file:" || true; }
