@@ -7,10 +7,9 @@ here by name and imported only when chosen; its defaults live in
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from acdc_bench.errors import ConfigError
+from acdc_bench import registry
 
 if TYPE_CHECKING:
     from acdc_bench.analysis.base import Analysis
@@ -26,7 +25,4 @@ ANALYSES: dict[str, str] = {
 
 def analysis_class(name: str) -> type[Analysis]:
     """The analysis registered as ``name`` (imported now, not before)."""
-    if name not in ANALYSES:
-        raise ConfigError("analysis", name, f"one of {sorted(ANALYSES)} (analysis=<name>)")
-    module, cls = ANALYSES[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return registry.load(ANALYSES, name, "analysis", " (analysis=<name>)")

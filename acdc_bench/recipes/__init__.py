@@ -7,13 +7,12 @@ never its name.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from torch import nn
 
+from acdc_bench import registry
 from acdc_bench import validation as V
-from acdc_bench.errors import ConfigError
 from acdc_bench.recipes.base import Recipe
 
 # name -> "module:Class"; imported lazily.
@@ -26,11 +25,7 @@ RECIPES: dict[str, str] = {
 
 def recipe_class(name: str) -> type[Recipe]:
     """The recipe registered as ``name`` (ConfigError naming ``recipe.name`` otherwise)."""
-    if name not in RECIPES:
-        raise ConfigError("recipe.name", name, f"one of {sorted(RECIPES)}")
-    module, cls = RECIPES[name].split(":")
-    return getattr(importlib.import_module(module), cls)
-
+    return registry.load(RECIPES, name, "recipe.name")
 
 def build_recipe(cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int) -> Recipe:
     """``cfg.recipe`` over ``model`` (ConfigError for a bad name or field)."""

@@ -15,23 +15,10 @@ from acdc_bench.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class OptimSettings:
-    """SGD with the FFCV recipe's LR schedule (linear warm-up to the peak, linear decay to 0)."""
-
-    lr: float
-    lr_peak_epoch: float
-    lr_start_fraction: float
-    momentum: float
-    nesterov: bool
-    weight_decay: float
-
-
-@dataclass(frozen=True)
 class TrainerSettings:
     epochs: int
     seed: int
     device: str
-    optim: OptimSettings
     amp: bool
     channels_last: bool
     deterministic: bool
@@ -43,19 +30,10 @@ class TrainerSettings:
 
     @classmethod
     def read(cls, cfg: Any) -> TrainerSettings:
-        optim = OptimSettings(
-            lr=float(V.number(cfg, "optim.lr", 0, low_open=True)),
-            lr_peak_epoch=float(V.number(cfg, "optim.lr_peak_epoch", 0)),
-            lr_start_fraction=float(V.number(cfg, "optim.lr_start_fraction", 0, 1, high_open=False)),
-            momentum=float(V.number(cfg, "optim.momentum", 0, 1)),
-            nesterov=bool(V.boolean(cfg, "optim.nesterov")),
-            weight_decay=float(V.number(cfg, "optim.weight_decay", 0)),
-        )
         return cls(
             epochs=int(V.integer(cfg, "epochs")),
             seed=int(V.integer(cfg, "seed", low=0)),
             device=str(V.string(cfg, "device", "auto, cpu, cuda or cuda:<index>")),
-            optim=optim,
             amp=bool(V.boolean(cfg, "trainer.amp")),
             channels_last=bool(V.boolean(cfg, "trainer.channels_last")),
             deterministic=bool(V.boolean(cfg, "trainer.deterministic")),

@@ -109,24 +109,25 @@ def scores(pred: Tensor, target: Tensor, num_classes: int) -> dict[str, float]:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: DataLoader, norm: Any, device: torch.device) -> tuple[Tensor, Tensor]:
-    model.eval()
-    preds, labels = [], []
+def _outputs(net: nn.Module, data: DataLoader, norm: Any, device: torch.device,
+             head: Any) -> tuple[Tensor, Tensor]:
+    """``head(net(x))`` for every image, in eval mode (batch-norm statistics stay), and the labels."""
+    net.eval()
+    outs, labels = [], []
     for x, y in data:
-        preds.append(model(norm(x.to(device))).argmax(1).cpu())
+        outs.append(head(net(norm(x.to(device)))).cpu())
         labels.append(y)
-    return torch.cat(preds), torch.cat(labels)
+    return torch.cat(outs), torch.cat(labels)
 
 
-@torch.no_grad()
+def predict(model: nn.Module, data: DataLoader, norm: Any, device: torch.device) -> tuple[Tensor, Tensor]:
+    """The predicted class of every image, and the labels."""
+    return _outputs(model, data, norm, device, lambda logits: logits.argmax(1))
+
+
 def extract(backbone: nn.Module, data: DataLoader, norm: Any, device: torch.device) -> tuple[Tensor, Tensor]:
     """Features of every image (the backbone in eval mode: batch-norm statistics stay)."""
-    backbone.eval()
-    feats, labels = [], []
-    for x, y in data:
-        feats.append(backbone(norm(x.to(device))).flatten(1).cpu())
-        labels.append(y)
-    return torch.cat(feats), torch.cat(labels)
+    return _outputs(backbone, data, norm, device, lambda feats: feats.flatten(1))
 
 
 # ----------------------------------------------------------------------------- training

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-
-from acdc_bench.errors import ConfigError
+from acdc_bench import registry
 from acdc_bench.sparsity.base import SparsityMethod
 
 # name -> "module:Class"; imported lazily so that choosing one method loads only it.
@@ -21,7 +19,4 @@ METHODS: dict[str, str] = {
 
 def method_class(name: str) -> type[SparsityMethod]:
     """The method registered as ``name`` (ConfigError naming ``method.name`` otherwise)."""
-    if name not in METHODS:
-        raise ConfigError("method.name", name, f"one of {sorted(METHODS)}")
-    module, cls = METHODS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return registry.load(METHODS, name, "method.name")
