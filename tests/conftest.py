@@ -26,6 +26,13 @@ def run_cli(*overrides: str, cwd: Path | None = None, timeout: float = 600, env:
     )
 
 
+def trained_run(run_dir: Path, *overrides: str) -> Path:
+    """A finished run in ``run_dir`` (one torch thread: tiny models on a shared machine)."""
+    out = run_cli(*overrides, f"hydra.run.dir={run_dir}", env={"OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    return run_dir
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 

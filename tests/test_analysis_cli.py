@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import kill_after_rows, run_cli
+from conftest import kill_after_rows, run_cli, trained_run
 
 from acdc_bench import checkpoint as ckpt
 from acdc_bench.analysis.runs import kept_epochs, load_run
@@ -20,10 +20,7 @@ ENV = {"OMP_NUM_THREADS": "1"}
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("runs") / "dense"
-    out = run_cli(*TINY, f"hydra.run.dir={run}", env=ENV)
-    assert out.returncode == 0, out.stderr
-    return run
+    return trained_run(tmp_path_factory.mktemp("runs") / "dense", *TINY)
 
 
 def test_kept_checkpoints_are_small_data_and_match_the_run(run):

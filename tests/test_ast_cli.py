@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, read_jsonl, run_cli
+from conftest import ROOT, read_jsonl, run_cli, trained_run
 
 ARGS = ["dataset=digits", "model=resnet20", "model.width=0.25", "method=ast",
         "method.gradient_correction=true", "method.subnet_sparsities=[0.9,0.95,0.98]", "epochs=3"]
@@ -23,10 +23,7 @@ KEYS = ("0.9", "0.95", "0.98")
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("ast") / "run"
-    out = run_cli(*ARGS, f"hydra.run.dir={run_dir}", env=ENV)
-    assert out.returncode == 0, out.stderr
-    return run_dir
+    return trained_run(tmp_path_factory.mktemp("ast") / "run", *ARGS)
 
 
 def test_three_epoch_run_writes_per_subnet_metrics_and_summary(full_run):
