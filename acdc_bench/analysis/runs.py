@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from acdc_bench import checkpoint as ckpt_io
 from acdc_bench.errors import ConfigError
+from acdc_bench.schedules import resolution_at_epoch
 
 _EPOCH_FILE = re.compile(r"epoch_(\d+)\.pt\Z")
 
@@ -38,14 +39,22 @@ class LoadedRun:
 
     def data(self, batch_size: int | None = None) -> Any:
         """The run's data (:class:`acdc_bench.data.DataBundle`): the training split in dataset
-        order without augmentation, the evaluation split as training evaluated it.
+        order without augmentation, at the resolution this checkpoint's epoch trained at, and
+        the evaluation split as training evaluated it (``dataset.eval_res``): a fresh loader
+        has its images' native size, which a model trained at another size does not classify.
         ``batch_size`` replaces ``dataset.eval_batch_size`` (memory for double backward)."""
         from acdc_bench.data import build_data
 
         cfg = self.cfg
         if batch_size is not None:
             cfg = OmegaConf.merge(cfg, {"dataset": {"eval_batch_size": int(batch_size)}})
-        return build_data(cfg, self.device, in_order=True)
+        bundle = build_data(cfg, self.device, in_order=True)
+        r = cfg.dataset.resolution
+        train_res = resolution_at_epoch(self.epoch, int(cfg.epochs), int(r.min_res), int(r.max_res),
+                                        float(r.start_ramp), float(r.end_ramp))
+        bundle.train.set_epoch(0, train_res)
+        bundle.val.set_epoch(0, int(cfg.dataset.eval_res))
+        return bundle
 
 
 def run_config(run_dir: str | Path) -> DictConfig:
