@@ -79,3 +79,24 @@ def test_interpolation_endpoints_are_the_checkpoints_losses(run):
         assert pts[0][key] == pytest.approx(own["start"][key], rel=1e-6)
         assert pts[-1][key] == pytest.approx(own["end"][key], rel=1e-6)
     assert seg["union_density"] == pytest.approx(1.0)  # dense: nothing masked
+
+
+def test_the_run_loader_evaluates_at_the_runs_resolutions(tmp_path):
+    """A model trained at another size than its images' (the CPU twins: 28-px Fashion-MNIST at
+    14 px) is analysed at that size: the loaded run's evaluation equals the logged one."""
+    import torch.nn.functional as F
+
+    from acdc_bench.config import register_resolvers
+
+    register_resolvers()
+    size = ["dataset.resolution.min_res=12", "dataset.resolution.max_res=12", "dataset.eval_res=12"]
+    run_dir = trained_run(tmp_path / "r", *TINY[:4], "epochs=2", "trainer.progress=false", *size)
+    run = load_run(run_dir)
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for x, y in run.data(200).val:
+            assert x.shape[-1] == 12
+            total += float(F.cross_entropy(run.model(x), y, reduction="sum"))
+            n += len(y)
+    logged = json.loads((run_dir / "summary.json").read_text())["final"]["val_loss"]
+    assert total / n == pytest.approx(logged, rel=1e-5)
