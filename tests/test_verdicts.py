@@ -313,3 +313,18 @@ def test_a_of_one_config_exceeds_b_of_another(tmp_path):
     v = claims.check(PUBLISHED["agree000"].claims[0], es, "method.name")
     [c] = v.comparisons
     assert v.verdict == HOLDS and c.diff.estimate == pytest.approx(5.0) and c.seeds == (3, 3)
+
+
+def test_pairwise_ignores_the_coordinates_the_sides_differ_in_by_design(tmp_path):
+    """Table E.4: a sparse full model against a dense one at another width and sparsity. Without
+    ``ignore`` no context holds both sides; with it, the two configs are compared."""
+    jobs = []
+    for k, (a, b) in enumerate(((0.80, 0.70), (0.81, 0.71), (0.79, 0.69))):
+        jobs.append((["method=acdc", "sparsity=0.95", f"seed={k}"], _cfg("acdc", 0.95, 1, k), _done(a)))
+        jobs.append((["method=dense", "sparsity=0.0", f"seed={k}"], _cfg("dense", 0.0, 1, k), _done(b)))
+    layout = {"name": "e4", "rows": ["method.name", "sparsity"]}
+    entries = load_report(_write_sweep(tmp_path / "s", jobs, report=layout)).entries
+    args = {"metric": "val_top1", "by": "method.name", "a": "acdc", "b": "dense"}
+    assert claims.check(Claim("", "", "pairwise", args), entries, None).verdict == UNCHECKED
+    v = claims.check(Claim("", "", "pairwise", {**args, "ignore": ["sparsity"]}), entries, None)
+    assert v.verdict == HOLDS and v.comparisons[0].diff.estimate == pytest.approx(10.0)

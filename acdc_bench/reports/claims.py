@@ -127,10 +127,12 @@ def best_among(es: list[Entry], metric: str, by: str, expect: Any, lower: bool =
 
 
 def pairwise(es: list[Entry], metric: str, by: str, a: Any, b: Any, where: dict[str, Any] | None = None,
-             best_over: str | None = None, **_: Any) -> Verdict:
-    """``a`` better than ``b`` (higher, or lower for losses) in every context."""
+             best_over: str | None = None, ignore: list[str] | None = None, **_: Any) -> Verdict:
+    """``a`` better than ``b`` (higher, or lower for losses) in every context. ``ignore``: the
+    coordinates the two sides differ in by design (a half-width dense model against a sparse
+    full-width one differs in width and sparsity too), left out of the context."""
     sign = _better(metric)
-    drop = {by} | ({best_over} if best_over else set())
+    drop = {by} | ({best_over} if best_over else set()) | set(ignore or ())
     contexts: dict[tuple, dict[str, list[Entry]]] = {}
     for e in _select(es, where):
         side = "a" if same_value(e.coords.get(by), a) else "b" if same_value(e.coords.get(by), b) else None
