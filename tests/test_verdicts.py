@@ -328,3 +328,23 @@ def test_pairwise_ignores_the_coordinates_the_sides_differ_in_by_design(tmp_path
     assert claims.check(Claim("", "", "pairwise", args), entries, None).verdict == UNCHECKED
     v = claims.check(Claim("", "", "pairwise", {**args, "ignore": ["sparsity"]}), entries, None)
     assert v.verdict == HOLDS and v.comparisons[0].diff.estimate == pytest.approx(10.0)
+
+
+def test_best_among_ignores_a_coordinate_that_moves_with_the_compared_one(tmp_path):
+    """Table C.2: the compression length and the decompression length change together; without
+    ``ignore`` every config is alone in its context and nothing is compared."""
+    jobs = []
+    for k in range(3):
+        for comp, dec, top1 in ((2, 8, 0.70), (5, 5, 0.80), (8, 2, 0.75)):
+            cfg = {**_cfg("acdc", 0.95, 1, k), "method": {"name": "acdc", "compression_phase_epochs": comp,
+                                                          "decompression_phase_epochs": dec}}
+            over = [f"method.compression_phase_epochs={comp}", f"method.decompression_phase_epochs={dec}",
+                    f"seed={k}"]
+            jobs.append((over, cfg, _done(top1 + 0.001 * k)))
+    layout = {"name": "c2", "rows": ["method.compression_phase_epochs", "method.decompression_phase_epochs"]}
+    entries = load_report(_write_sweep(tmp_path / "s", jobs, report=layout)).entries
+    args = {"metric": "val_top1", "by": "method.compression_phase_epochs", "expect": 5}
+    assert claims.check(Claim("", "", "best_among", args), entries, None).verdict == UNCHECKED
+    v = claims.check(Claim("", "", "best_among", {**args, "ignore": ["method.decompression_phase_epochs"]}),
+                     entries, None)
+    assert v.verdict == HOLDS and len(v.comparisons) == 2

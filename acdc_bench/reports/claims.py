@@ -107,11 +107,13 @@ def _better(name: str) -> int:
 
 
 def best_among(es: list[Entry], metric: str, by: str, expect: Any, lower: bool = False,
-               where: dict[str, Any] | None = None, **_: Any) -> Verdict:
+               where: dict[str, Any] | None = None, ignore: list[str] | None = None, **_: Any) -> Verdict:
+    """``expect`` best along ``by`` in every context; ``ignore``: coordinates that change with
+    ``by`` by design (Table C.2: the decompression length with the compression length)."""
     contexts: dict[tuple, list[Entry]] = {}
     for e in _select(es, where):
         if _value(e, metric) is not None:
-            contexts.setdefault(_context(e, {by}), []).append(e)
+            contexts.setdefault(_context(e, {by, *(ignore or ())}), []).append(e)
     out: list[Comparison] = []
     sign = -1 if lower else 1
     for ctx, members in contexts.items():
