@@ -37,10 +37,11 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def kill_after_rows(args: list[str], metrics: Path, rows: int) -> None:
+def kill_after_rows(args: list[str], metrics: Path, rows: int, env: dict | None = None) -> None:
     """Start ``python -m acdc_bench <args>`` and SIGKILL it once ``metrics`` (its
-    metrics.jsonl) has at least ``rows`` rows: a preemption between two epochs."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    metrics.jsonl) has at least ``rows`` rows: a preemption between two epochs. ``env``: as
+    for :func:`run_cli` (a run compared bit for bit with another needs its thread count)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "acdc_bench", *args], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300

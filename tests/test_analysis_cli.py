@@ -37,7 +37,7 @@ def test_kept_checkpoints_are_small_data_and_match_the_run(run):
 
 def test_kept_checkpoints_survive_a_kill(run, tmp_path):
     killed = tmp_path / "killed"
-    kill_after_rows([*TINY, f"hydra.run.dir={killed}"], killed / "metrics.jsonl", rows=2)
+    kill_after_rows([*TINY, f"hydra.run.dir={killed}"], killed / "metrics.jsonl", rows=2, env=ENV)
     out = run_cli(*TINY, f"hydra.run.dir={killed}", env=ENV)
     assert out.returncode == 0, out.stderr
     assert kept_epochs(killed) == [1, 3]
