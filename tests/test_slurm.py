@@ -191,15 +191,17 @@ def test_requeued_job_resumes_to_identical_metrics(slurm_env, tmp_path):
             state = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T %r"], capture_output=True,
                                    text=True, env=cluster).stdout.strip()
             if state == "PENDING BeginTime":  # a requeued job may wait cred_expire (120 s) to restart
-                subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], env=cluster)
+                # not in the second its credential was revoked: slurmd refuses a credential created in
+                # that second (ctime <= revoked), the launch fails and the job ends FAILED
+                subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now+3"], env=cluster)
             time.sleep(0.5)
         code, output = _finish(job)
         assert code == 0, output[-3000:]
+        ref_code, ref_output = _finish(reference)  # on a loaded machine it may end after the job
     finally:
         for proc in (job, reference):
             if proc.poll() is None:
                 proc.kill()
-    ref_code, ref_output = _finish(reference)
     assert ref_code == 0, ref_output[-3000:]
 
     logs = sweep / ".submitit" / job_id
