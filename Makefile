@@ -71,7 +71,7 @@ EXP_ast-fig7 := ast_fig7_adjustment
 # issue 16: Fig. 5 (accuracy change vs inference FLOPs) and Fig. 6 (accuracy vs sparsity per distribution)
 EXP_fig5 := fig5_flops
 EXP_fig6 := fig6_distributions
-ANALYZED := table3 fig9 fig10 agree000
+ANALYZED := table3 fig9 fig10 agree000 ast-fig6
 PAPER_TARGETS := fig1 fig2 fig3 fig5 fig6 fig7 table1 table2 table4 table5 ast-table1 ast-table2 ast-table3 ast-table4 ast-table5
 PAPER_TARGETS += table3 fig8 fig9 fig10 tableC2 tableD3 tableE4 agree000 mem000 ast-fig4 ast-fig6 ast-fig7
 experiment = $(EXP_$(1))$(if $(filter cpu,$(SCALE)),_cpu)

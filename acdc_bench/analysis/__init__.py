@@ -20,6 +20,7 @@ ANALYSES: dict[str, str] = {
     "interpolation": "acdc_bench.analysis.interpolation:Interpolation",
     "corruptions": "acdc_bench.analysis.corruptions:Corruptions",
     "agreement": "acdc_bench.analysis.agreement:Agreement",
+    "subnet_dissimilarity": "acdc_bench.analysis.subnet_dissimilarity:SubnetDissimilarity",
 }
 
 

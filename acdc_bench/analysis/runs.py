@@ -117,17 +117,41 @@ def _state(run_dir: Path, epoch: int | None) -> tuple[dict[str, Any], int]:
     return state, int(state["epoch"])
 
 
-def _method_masks(cfg: DictConfig, model: nn.Module, state: dict[str, Any]) -> dict[str, Tensor]:
-    """The masks of a training checkpoint: the method rebuilt and its state loaded, so that
-    its own mask set is read (not guessed from zeros)."""
+def _rebuilt_method(cfg: DictConfig, model: nn.Module, state: dict[str, Any]) -> Any:
+    """The run's sparsity method on ``model``, rebuilt and with a training checkpoint's state."""
     from acdc_bench.sparsity.methods import method_class
-    from acdc_bench.trainer.run_state import named_masks
 
     method = method_class(cfg.method.name)(
         cfg, model, int(cfg.epochs), int(state["steps_per_epoch"]), run_dir=None, is_main=False,
         device=torch.device("cpu"), eval_res=int(cfg.dataset.eval_res))
     method.load_state_dict(state["method"])
-    return named_masks(model, method)
+    return method
+
+
+def _method_masks(cfg: DictConfig, model: nn.Module, state: dict[str, Any]) -> dict[str, Tensor]:
+    """The masks of a training checkpoint: the method rebuilt and its state loaded, so that
+    its own mask set is read (not guessed from zeros)."""
+    from acdc_bench.trainer.run_state import named_masks
+
+    return named_masks(model, _rebuilt_method(cfg, model, state))
+
+
+def load_method(run_dir: str | Path) -> Any:
+    """The run's sparsity method as training left it (``checkpoints/last.pt``, on the CPU):
+    what only the method's own state holds, e.g. AST's per-sub-net masks (a kept epoch
+    checkpoint has one mask set per weight, not one per sub-net)."""
+    from acdc_bench.data.datasets import DataSettings
+    from acdc_bench.models import create_model
+    from acdc_bench.sparsity.methods import method_class
+
+    run_dir = Path(run_dir)
+    cfg = run_config(run_dir)
+    state, _ = _state(run_dir, None)
+    ds = DataSettings.read(cfg)
+    model = create_model(cfg.model, ds.num_classes, ds.in_chans)
+    model = method_class(cfg.method.name).prepare_model(cfg, model)
+    model.load_state_dict(state["model"])
+    return _rebuilt_method(cfg, model, state)
 
 
 def load_run(run_dir: str | Path, epoch: int | None = None, device: str | torch.device = "cpu") -> LoadedRun:

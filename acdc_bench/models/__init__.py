@@ -20,6 +20,11 @@ from acdc_bench.errors import ConfigError
 CIFAR_DEPTHS = {"resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet56": 56}
 # acdc-bench name -> timm name
 TIMM_ALIASES = {"resnet18": "resnet18", "resnet50": "resnet50", "mobilenet_v1": "mobilenetv1_100"}
+# timm ResNets whose hidden dimensions model.width scales (paper 001 App. E's "ResNet-50x0.5"): the four
+# stages' widths (timm's default `channels`, bottleneck outputs 4x these), passed scaled to timm's ResNet.
+# The 7x7 stem keeps its 64 channels: timm fixes the plain stem's width (`stem_width` is for deep stems).
+WIDTH_SCALABLE = ("resnet18", "resnet50")
+RESNET_CHANNELS = (64, 128, 256, 512)
 HF_MODELS = ("bert_base", "bert_tiny")  # acdc_bench.models.hf (transformers, the `text` extra)
 KNOWN = sorted(CIFAR_DEPTHS) + sorted(TIMM_ALIASES) + list(HF_MODELS) + ["timm"]
 
@@ -27,7 +32,8 @@ KNOWN = sorted(CIFAR_DEPTHS) + sorted(TIMM_ALIASES) + list(HF_MODELS) + ["timm"]
 @dataclass(frozen=True)
 class ModelSettings:
     """``cfg.model``: one of the CIFAR ResNets (``depth``, ``width``, ``stem_stride``) or a
-    timm model (``timm_name``, ``blurpool``: timm's BlurPool2d in the strided convolutions)."""
+    timm model (``timm_name``, ``blurpool``: timm's BlurPool2d in the strided convolutions;
+    ``width`` on the timm ResNets of ``WIDTH_SCALABLE`` only, None: timm's own widths)."""
 
     name: str
     timm_name: str | None  # None: a CIFAR ResNet
@@ -63,9 +69,14 @@ class ModelSettings:
             if not timm.is_model(timm_name):
                 allowed = f"one of {KNOWN} or a timm model name (timm.list_models())"
                 raise ConfigError(field, timm_name, allowed)
-        V.number(cfg, "model.width", 0, low_open=True, required=False)  # CIFAR fields: checked, unused here
-        V.integer(cfg, "model.stem_stride", required=False)
-        return cls(name, timm_name, None, None, None, V.boolean(cfg, "model.blurpool"))
+        width = V.number(cfg, "model.width", 0, low_open=True, required=False)
+        if width is not None and float(width) != 1.0 and name not in WIDTH_SCALABLE:
+            scalable = sorted(CIFAR_DEPTHS) + list(WIDTH_SCALABLE)
+            raise ConfigError("model.width", width,
+                              f"1 (model.name={name} has no width multiplier here; width scales {scalable})")
+        V.integer(cfg, "model.stem_stride", required=False)  # a CIFAR field: checked, unused here
+        width = None if width is None or float(width) == 1.0 else float(width)
+        return cls(name, timm_name, None, width, None, V.boolean(cfg, "model.blurpool"))
 
     @classmethod
     def of(cls, model: ModelSettings | Any) -> ModelSettings:
@@ -95,6 +106,8 @@ def create_model(model: ModelSettings | Any, num_classes: int, in_chans: int) ->
         from timm.layers import BlurPool2d
 
         kwargs["aa_layer"] = BlurPool2d
+    if m.width is not None:  # every stage's width scaled (the bottleneck's inner width follows its planes)
+        kwargs["channels"] = tuple(max(1, round(c * m.width)) for c in RESNET_CHANNELS)
     try:
         return timm.create_model(m.timm_name, **kwargs)
     except RuntimeError as err:  # timm's "Unknown model"

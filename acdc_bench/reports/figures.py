@@ -90,6 +90,11 @@ def _memorization(rep: Report, path: Path) -> Path | None:
     return plots_analysis.plot_memorization(rep.entries, title, path)
 
 
+def _subnet_layers(rep: Report, path: Path) -> Path | None:
+    title = f"{rep.layout.name}: per-layer sparsity of two sub-nets and their masks' XOR share"
+    return plots_analysis.plot_subnet_layers(rep.entries, title, path)
+
+
 def _task_bars(rep: Report, path: Path) -> Path | None:
     title = f"{rep.layout.name}: downstream accuracy per task"
     return plots_analysis.plot_task_bars(rep.entries, rep.layout.metrics, title, path)
@@ -105,6 +110,7 @@ FIGURES: dict[str, Figure] = {
     "interpolation": Figure("interpolation.png", _interpolation),  # loss along checkpoints (001 Fig. 10)
     "memorization": Figure("memorization.png", _memorization),  # corrupted labels by phase (000 Fig. 2b)
     "task_bars": Figure("task_accuracy.png", _task_bars),  # per-task downstream accuracy (001 Fig. F.1)
+    "subnet_layers": Figure("subnet_layers.png", _subnet_layers),  # two AST sub-nets per layer (002 Fig. 6)
 }
 
 

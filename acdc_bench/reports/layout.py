@@ -36,7 +36,7 @@ class Layout:
     # every figure is drawn only when the sweep has its data (figures.FIGURES)
     plots: list[str] = field(default_factory=lambda: ["budget", "curves", "iou", "flops", "decompression",
                                                       "sharpness", "interpolation", "memorization",
-                                                      "task_bars"])
+                                                      "task_bars", "subnet_layers"])
 
     @property
     def keys(self) -> list[str]:

@@ -1,6 +1,6 @@
 """Figures of the analysis and transfer artefacts (issues 12-14): sharpness vs budget (001 Fig. 9),
-loss along the checkpoint path (Fig. 10), memorization per epoch by phase (000 Fig. 2b) and
-per-task accuracy bars (001 Fig. F.1).
+loss along the checkpoint path (Fig. 10), memorization per epoch by phase (000 Fig. 2b),
+per-task accuracy bars (001 Fig. F.1) and two AST sub-nets' layers (002 Fig. 6).
 
 Like ``plots.py``, each function returns the path it wrote, or ``None`` when the sweep has
 nothing to draw, so a report of any other artefact is unchanged (no file, no line in table.md).
@@ -168,4 +168,44 @@ def plot_task_bars(es: list[Entry], names: list[str], title: str, path: Path) ->
     ax.set_ylabel("downstream accuracy (%)")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def subnet_layers(run: Run) -> dict[str, Any] | None:
+    """A run's ``analysis=subnet_dissimilarity`` result (the final model), or None."""
+    from acdc_bench.analysis.runner import read_result
+
+    doc = (read_result(run.job_dir, "subnet_dissimilarity") or {}) if run.job_dir else {}
+    return (doc.get("entries") or {}).get("final")
+
+
+def plot_subnet_layers(es: list[Entry], title: str, path: Path) -> Path | None:
+    """Per layer, two AST sub-nets' sparsity (lines) and the XOR share of their masks (bars), the
+    seeds' mean, in the model's layer order (002 Fig. 6). One panel per config."""
+    panels = []
+    for e in _groups(es):
+        found = [d for d in (subnet_layers(r) for r in e.group.finished) if d and d.get("order")]
+        if found:
+            panels.append((e, found))
+    if not panels:
+        return None
+    fig, axes = _grid(1, len(panels), title)
+    fig.set_size_inches(max(6.4, 0.28 * len(panels[0][1][0]["order"]) * len(panels) + 2), 3.8)
+    for c, (e, found) in enumerate(panels):
+        ax, order, pair = axes[0][c], found[0]["order"], found[0].get("subnets", ["a", "b"])
+        xs = list(range(len(order)))
+
+        def mean(key: str, found: list[dict[str, Any]] = found, order: list[str] = order) -> list[float]:
+            return [100 * mean_std([d["layers"][n][key] for d in found if n in d["layers"]])[0]
+                    for n in order]
+
+        ax.bar(xs, mean("xor_share"), 0.7, color="0.75", label="XOR share (non-overlap)")
+        for key, target in (("sparsity_a", pair[0]), ("sparsity_b", pair[1])):
+            ax.plot(xs, mean(key), marker=".", lw=1.2,
+                    label=f"sparsity of the {fmt_coord('subnet', target)} sub-net")
+        ax.set_xticks(xs, [n.removesuffix(".weight") for n in order], rotation=90, fontsize=6)
+        ax.set_ylabel("% of the layer's weights")
+        ax.set_title(f"{_label(e.coords, {'subnet'})} ({len(found)} seeds)", fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    _legend(axes)
     return _save(fig, path)

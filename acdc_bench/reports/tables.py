@@ -59,6 +59,9 @@ METRICS: dict[str, Metric] = {
     "val_spearman": Metric("Spearman (x100)", 100.0, ".1f"),
     "best_metric": Metric("task metric at the best epoch (x100)", 100.0, ".1f"),
     "encoder_sparsity": Metric("encoder sparsity (%)", 100.0, ".2f"),
+    # paper 002 Fig. 7 ("stabilised early in training"): mean |change| of top-1 between consecutive
+    # epochs of the first half of training (the high-LR part of the cosine schedule), per sub-net
+    "early_val_top1_change": Metric("top-1 change per epoch, first half (points)", 100.0, ".2f", False),
     # issue 12: paper 001 Table 3's layers (RUN/analysis/channels.json)
     "@channels:layers/layer1.0.conv2": Metric("layer1.0.conv2 zero channels (%)", 100.0, ".2f"),
     "@channels:layers/layer2.1.conv2": Metric("layer2.1.conv2 zero channels (%)", 100.0, ".2f"),
@@ -66,7 +69,8 @@ METRICS: dict[str, Metric] = {
 }
 PREFIXED = {"transfer_acc/": "acc. (%)", "corruption_top1/": "top-1 (%)",  # per task / corruption
             "best_val_": "at the best epoch (x100)",  # text tasks under early stopping
-            "@channels:": "zero channels (%)", "@agreement:": "(%)"}  # issue 12's analyses (fractions)
+            "@channels:": "zero channels (%)", "@agreement:": "(%)",  # issue 12's analyses (fractions)
+            "@subnet_dissimilarity:": "(points)"}
 
 
 def metric(name: str) -> Metric:
@@ -117,6 +121,25 @@ def _last(rows: list[dict[str, Any]], key: str) -> Any:
     return None
 
 
+def early_change(run: Run, key: str, subnet: float | None = None) -> float | None:
+    """The mean absolute change of ``key`` between consecutive epochs 0..E/2 (E: the epochs of the
+    finished run's rows), of the AST sub-net ``subnet`` when given: how unsteady the first half of
+    training is."""
+    epochs = [r["epoch"] for r in run.rows if isinstance(r.get("epoch"), int)]
+    half = (max(epochs) + 1) // 2 if epochs else 0
+    vals: list[float] = []
+    for row in run.rows:
+        if not isinstance(row.get("epoch"), int) or row["epoch"] > half:
+            continue
+        src = row if subnet is None else next(
+            (v for k, v in (row.get("subnets") or {}).items() if same_value(float(k), subnet)), {})
+        v = src.get(key) if isinstance(src, dict) else None
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            vals.append(float(v))
+    steps = [abs(b - a) for a, b in zip(vals, vals[1:], strict=False)]
+    return sum(steps) / len(steps) if steps else None
+
+
 def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
     """A finished run's value of ``name`` in our units (fractions, counts), or ``None``.
 
@@ -127,6 +150,8 @@ def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
     s = run.summary or {}
     if name.startswith("@"):
         return analysis_path_value(run, name)
+    if name == "early_val_top1_change":
+        return early_change(run, "val_top1", subnet)
     if subnet is not None:
         for sub in s.get("subnets") or []:
             if same_value(sub.get("target_sparsity"), subnet):

@@ -346,6 +346,15 @@ class AST(SparsityMethod):
         artefacts, self.artefacts = self.artefacts, {}
         return artefacts
 
+    def subnet_masks(self) -> dict[str, dict[str, Tensor]]:
+        """Every sub-net's own masks by parameter name (True = kept), on the CPU: the exact
+        masks, which a weight's zero pattern is not (a regrown weight can be 0), for analyses
+        comparing sub-nets (paper 002 Fig. 6)."""
+        names = [f"{layer.name}.weight" if layer.name else "weight" for layer in self.layers]
+        return {spec.key: {n: m.detach().to("cpu", copy=True)
+                           for n, m in zip(names, self.masks[k].masks, strict=True)}
+                for k, spec in enumerate(self.subnets)}
+
     # ------------------------------------------------------------------ task=summary
     def _final_masks(self, k: int) -> list[Tensor]:
         return outputs.final_masks(self.weights, self.subnets[k], self.distribution, self.nm_layers[k])
