@@ -205,8 +205,51 @@ def test_corpus_tokenizer_knows_every_word_of_the_corpus(tmp_path):
     assert tok.convert_ids_to_tokens(tok("the object")["input_ids"]) == ["[CLS]", "the", "object", "[SEP]"]
 
 
+def test_offline_tasks_hold_every_sentence_once_per_label():
+    """order: the sentence (1) then its words shuffled but the last (0); para: the sentence with a
+    copy cut by one run of a third of its words (1), then with another sentence of its topic cut
+    the same way (0). Balanced, every sentence of its split (validation: those the training split does
+    not repeat word for word), and the construction in the cache key."""
+    from acdc_bench.data.text import corpus
+
+    sents = corpus.sentences()
+    topics: dict[str, set[int]] = {}  # pydoc's topics repeat some sentences word for word
+    for t, s in sents:
+        topics.setdefault(s, set()).add(t)
+    order, para = corpus.examples("order", 0, 0.2), corpus.examples("para", 0, 0.2)
+    train, val = corpus.split_indices(len(sents), 0, 0.2)
+    seen = {sents[i][1] for i in train}
+    held_out = [i for i in val if sents[i][1] not in seen]
+    assert 0.6 * len(val) < len(held_out) < len(val)  # pydoc repeats some sentences in other topics
+    assert len(corpus.examples("mlm", 0, 0.2)["val"]) == len(val)  # the upstream models' split, as it was
+    for split, idx in (("train", train), ("val", held_out)):
+        kept, shuffled = order[split][0::2], order[split][1::2]
+        assert [e.text_a for e in kept] == [sents[i][1] for i in idx]  # every sentence of the split, once
+        assert {e.label for e in kept} == {1} and {e.label for e in shuffled} == {0}
+        for k, s in zip(kept, shuffled, strict=True):
+            kw, sw = k.text_a.split(), s.text_a.split()
+            assert sorted(kw) == sorted(sw) and kw[-1] == sw[-1] and kw != sw and s.text_b is None
+        pos, neg = para[split][0::2], para[split][1::2]
+        assert [e.text_a for e in pos] == [e.text_a for e in neg] == [e.text_a for e in kept]
+        assert {e.label for e in pos} == {1} and {e.label for e in neg} == {0}
+        for p in pos:
+            a, b = p.text_a.split(), p.text_b.split()
+            cut = len(a) // 3
+            assert len(b) == len(a) - cut and any(a[:i] + a[i + cut:] == b for i in range(len(b) + 1))
+        full = {" ".join(w[: i] + w[i + len(w) // 3:]): s for s in topics for w in [s.split()]
+                for i in range(len(w) - len(w) // 3 + 1)}
+        assert all(full[n.text_b] != n.text_a for n in neg)  # never a copy, even of a repeated sentence
+        texts: dict[int, set[str]] = {}
+        for i in idx:
+            texts.setdefault(sents[i][0], set()).add(sents[i][1])
+        alone = sum(texts[sents[i][0]] == {sents[i][1]} for i in idx)  # these draw from any topic
+        assert sum(bool(topics[full[n.text_b]] & topics[n.text_a]) for n in neg) >= len(neg) - alone
+    assert len({corpus.task_id(t) for t in corpus.TASKS}) == len(corpus.TASKS)
+    assert all(f"@v{corpus.VERSIONS[t]}" in corpus.task_id(t) for t in corpus.TASKS)
+
+
 # ----------------------------------------------------------------------------- CLI
-TINY = ["model=bert_tiny", "dataset=pydoc", "dataset.task=next", "recipe=gradual_unfreezing", "sparsity=0.9",
+TINY = ["model=bert_tiny", "dataset=pydoc", "dataset.task=para", "recipe=gradual_unfreezing", "sparsity=0.9",
         "model.hidden_size=32", "model.intermediate_size=64", "model.vocab_size=512", "dataset.max_length=32",
         "dataset.train_subset=256", "dataset.val_subset=128"]
 

@@ -146,7 +146,7 @@ def build_text(ds: Any, cfg: Any, device: torch.device, rank: int, world_size: i
                                 "max_length": ts.max_length,
                                 "tokenizer": ts.tokenizer, "vocab": ts.vocab_size, "hub": ts.hub_name,
                                 "path": ts.path, "seed": ts.split_seed, "val_fraction": ts.val_fraction,
-                                "corpus": corpus.CORPUS_ID if ts.source == "pydoc" else None})
+                                "corpus": corpus.task_id(ts.task) if ts.source == "pydoc" else None})
 
         def make(split: str = split) -> dict[str, Tensor]:
             nonlocal raw
