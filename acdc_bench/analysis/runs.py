@@ -140,18 +140,24 @@ def load_method(run_dir: str | Path) -> Any:
     """The run's sparsity method as training left it (``checkpoints/last.pt``, on the CPU):
     what only the method's own state holds, e.g. AST's per-sub-net masks (a kept epoch
     checkpoint has one mask set per weight, not one per sub-net)."""
+    cfg, model, state, _ = _restored(Path(run_dir), None)
+    return _rebuilt_method(cfg, model, state)
+
+
+def _restored(run_dir: Path, epoch: int | None) -> tuple[Any, torch.nn.Module, dict, int]:
+    """(config, model with the checkpoint's weights on the CPU, checkpoint state, epoch) of the
+    run's ``epoch`` (None: ``last.pt``): what :func:`load_run` and :func:`load_method` share."""
     from acdc_bench.data.datasets import DataSettings
     from acdc_bench.models import create_model
     from acdc_bench.sparsity.methods import method_class
 
-    run_dir = Path(run_dir)
     cfg = run_config(run_dir)
-    state, _ = _state(run_dir, None)
+    state, epoch = _state(run_dir, epoch)
     ds = DataSettings.read(cfg)
     model = create_model(cfg.model, ds.num_classes, ds.in_chans)
     model = method_class(cfg.method.name).prepare_model(cfg, model)
     model.load_state_dict(state["model"])
-    return _rebuilt_method(cfg, model, state)
+    return cfg, model, state, epoch
 
 
 def load_run(run_dir: str | Path, epoch: int | None = None, device: str | torch.device = "cpu") -> LoadedRun:
@@ -160,17 +166,8 @@ def load_run(run_dir: str | Path, epoch: int | None = None, device: str | torch.
     A kept epoch needs ``checkpoints/epoch_<e>.pt`` (``checkpoint.keep_epochs``); a missing one
     is a one-line :class:`ConfigError` naming that option.
     """
-    from acdc_bench.data.datasets import DataSettings
-    from acdc_bench.models import create_model
-    from acdc_bench.sparsity.methods import method_class
-
     run_dir = Path(run_dir)
-    cfg = run_config(run_dir)
-    state, epoch = _state(run_dir, epoch)
-    ds = DataSettings.read(cfg)
-    model = create_model(cfg.model, ds.num_classes, ds.in_chans)
-    model = method_class(cfg.method.name).prepare_model(cfg, model)
-    model.load_state_dict(state["model"])
+    cfg, model, state, epoch = _restored(run_dir, epoch)
     if "masks" in state:
         masks = {k: v.bool() for k, v in state["masks"].items()}
     else:
