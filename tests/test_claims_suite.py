@@ -61,3 +61,40 @@ def test_the_methods_part_compares_all_three_methods_at_two_budgets_and_sparsiti
     ends = [p.end - 1 for p in plan if p.stage == "compression" and not p.final]
     assert ends == [2, 4, 6]
     assert (cfg.method.mask_iou_start, cfg.method.mask_iou_every) == (2, 2)
+
+
+def test_scale_study_readme_gives_each_difference_its_interval_and_keeps_the_conclusions(tmp_path):
+    """The scale study's README from a hand-made sweep of one factor: AC/DC − GMP and AC/DC − RigL
+    per value, with Welch intervals over 3 seeds, the sign flip named, the plot drawn, and the
+    hand-written conclusions.md carried over when the README is written again."""
+    from test_reports import _write_sweep
+
+    from acdc_bench.reports import suite
+
+    top1 = {("acdc", 6): 0.80, ("gmp", 6): 0.82, ("rigl", 6): 0.79,
+            ("acdc", 16): 0.86, ("gmp", 16): 0.83, ("rigl", 16): 0.86}
+    jitter = (-0.002, 0.0, 0.002)
+    jobs = [([f"method={m}", f"epochs={e}", f"seed={k}"],
+             {"method": {"name": m}, "epochs": e, "seed": k, "sparsity": 0.95, "trainer": {"progress": False}},
+             {"status": "finished", "elapsed_s": 10.0,
+              "final": {"val_top1": v + jitter[k], "zero_grad_share": 0.25 if m == "acdc" else 0.0}})
+            for (m, e), v in top1.items() for k in range(3)]
+    layout = {"name": "scale_study/length", "rows": ["method.name", "epochs"], "metric": "val_top1",
+              "metrics": ["val_top1", "zero_grad_share"]}
+    sweep = _write_sweep(tmp_path / "multirun" / "length", jobs, report=layout)
+    out = tmp_path / "results" / "scale_study"
+    assert suite.main(["scale", str(out), str(sweep)]) == 0
+    text = (out / "README.md").read_text()
+    rows = {ln.split("|")[2].strip() + " " + ln.split("|")[3].strip(): ln for ln in text.splitlines()
+            if ln.startswith("| length |")}
+    # 80.0 − 82.0, seeds ±0.2 on both sides: Welch, SE = 0.163, t(0.975, 4) = 2.776: ±0.45
+    assert "| -2.00 [-2.45, -1.55] | − | 3/3 | 0.25 |" in rows["epochs: 6 AC/DC − GMP"]
+    assert "| +3.00 [+2.55, +3.45] | + | 3/3 | 0.25 |" in rows["epochs: 16 AC/DC − GMP"]
+    assert "| 0 |" in rows["epochs: 16 AC/DC − RIGL"]  # 86 vs 86: no difference
+    assert "`length` (epochs): AC/DC − GMP changes sign: 6 −, 16 +" in text
+    assert "not written yet: conclusions.md" in text and (out / "differences.png").stat().st_size > 0
+    (out / "conclusions.md").write_text("AC/DC overtakes GMP from 16 epochs on.\n")
+    assert suite.main(["scale", str(out), str(sweep)]) == 0
+    text = (out / "README.md").read_text()
+    assert "## The five-minute read\n\nAC/DC overtakes GMP from 16 epochs on.\n" in text
+    assert "not written yet" not in text

@@ -10,8 +10,9 @@ its runs) and compute time (the runs' own ``elapsed_s`` summed).
 ``OUT/differences.png`` for the scale study: for every sweep (one factor each) and every value
 of its factor, the top-1 differences AC/DC − GMP and AC/DC − RigL with their intervals, where
 the sign flips, and the dead-unit share at the end (what drives a collapse). The prose a
-researcher reads first is a skeleton with the numbers filled in; its conclusions are the
-lead's to write from them.
+researcher reads first is the suite folder's ``conclusions.md``, written by whoever ran the study
+from these numbers and kept when the report is written again (without it, a placeholder says
+what is missing). The claims suite's README carries its ``conclusions.md`` the same way.
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
+CONCLUSIONS = "conclusions.md"  # the hand-written reading of a suite's numbers, in its results folder
+
+
+def conclusions(out: Path) -> str | None:
+    """The suite's hand-written conclusions (``OUT/conclusions.md``), or None."""
+    path = out / CONCLUSIONS
+    return path.read_text().strip() if path.is_file() else None
+
+
 def claims_readme(out: Path, sweeps: list[Path]) -> str:
     """The claims suite's README: one verdict row per statement, one time row per part."""
     rows, times = [], []
@@ -67,9 +77,12 @@ def claims_readme(out: Path, sweeps: list[Path]) -> str:
             "one is on the other side, and is *inconclusive* otherwise; each part's `table.md` lists "
             "every comparison.", "",
             md_table(["statement", "source", "part", "verdict", "deciding difference [95% CI]", "seeds"],
-                     rows),
-            "", "## Wall time", "",
-            md_table(["part", "runs finished", "wall time", "compute (sum of runs)"], times), ""]
+                     rows), ""]
+    reading = conclusions(out)
+    if reading:
+        text += ["## What the verdicts say", "", reading, ""]
+    text += ["## Wall time", "",
+             md_table(["part", "runs finished", "wall time", "compute (sum of runs)"], times), ""]
     return "\n".join(text)
 
 
@@ -132,7 +145,8 @@ def _sign(d: Interval) -> str:
     return "+" if d.low > 0 else "−" if d.high < 0 else "0"
 
 
-def scale_readme(points: list[Point], times: list[list[str]], plot: Path | None) -> str:
+def scale_readme(points: list[Point], times: list[list[str]], plot: Path | None,
+                 reading: str | None = None) -> str:
     rows = [[p.sweep, f"{p.factor}: {p.value}", f"AC/DC − {p.vs.upper()}",
              f"{p.diff.estimate:+.2f}"
              + (f" [{p.diff.low:+.2f}, {p.diff.high:+.2f}]" if p.diff.bounded else ""),
@@ -144,7 +158,7 @@ def scale_readme(points: list[Point], times: list[list[str]], plot: Path | None)
             seq = [p for p in points if p.sweep == sweep and p.vs == vs]
             signs = [_sign(p.diff) for p in seq]
             if "+" in signs and "−" in signs:
-                flips.append(f"- `{sweep}`: AC/DC − {vs.upper()} changes sign: "
+                flips.append(f"- `{sweep}` ({seq[0].factor}): AC/DC − {vs.upper()} changes sign: "
                              + ", ".join(f"{p.value} {s}" for p, s in zip(seq, signs, strict=True)))
     text = ["# Scale study: where does AC/DC overtake GMP and RigL?", "",
             "Top-1 differences at 95% sparsity (points; 95% Welch interval over 3 seeds per config) as each "
@@ -152,7 +166,8 @@ def scale_readme(points: list[Point], times: list[list[str]], plot: Path | None)
             "better, interval above 0), − (worse), 0 (interval contains 0), ? (too few seeds). `dead`: "
             "AC/DC's share of zero weights whose dense gradient is exactly zero at the end (dead units).",
             "", "## The five-minute read", "",
-            "*(to be written from the table: where the ordering flips, if it does, and what drives it)*", "",
+            reading or f"*(not written yet: {CONCLUSIONS} in this folder says where the ordering flips, "
+                       f"if it does, and what drives it)*", "",
             "Sign changes found:", "", *(flips or ["- none: no factor flips the ordering in this grid"]), "",
             "## Differences", "",
             md_table(["factor", "value", "difference", "points [95% CI]", "sign", "seeds", "dead"], rows), ""]
@@ -200,7 +215,7 @@ def scale_study(out: Path, sweeps: list[Path]) -> str:
         points += scale_points(rep)
         wall, compute, n = wall_times(rep)
         times.append([rep.layout.name.split("/")[-1], str(n), _minutes(wall), _minutes(compute)])
-    return scale_readme(points, times, plot_points(points, out / "differences.png"))
+    return scale_readme(points, times, plot_points(points, out / "differences.png"), conclusions(out))
 
 
 def main(argv: list[str] | None = None) -> int:
