@@ -75,7 +75,8 @@ def test_scale_study_readme_gives_each_difference_its_interval_and_keeps_the_con
             ("acdc", 16): 0.86, ("gmp", 16): 0.83, ("rigl", 16): 0.86}
     jitter = (-0.002, 0.0, 0.002)
     jobs = [([f"method={m}", f"epochs={e}", f"seed={k}"],
-             {"method": {"name": m}, "epochs": e, "seed": k, "sparsity": 0.95, "trainer": {"progress": False}},
+             {"method": {"name": m}, "epochs": e, "seed": k, "sparsity": 0.95,
+              "trainer": {"progress": False}},
              {"status": "finished", "elapsed_s": 10.0,
               "final": {"val_top1": v + jitter[k], "zero_grad_share": 0.25 if m == "acdc" else 0.0}})
             for (m, e), v in top1.items() for k in range(3)]

@@ -267,7 +267,8 @@ def test_gradual_unfreezing_from_the_cli_keeps_encoder_sparsity_and_resumes_exac
     summary = json.loads((full / "summary.json").read_text())
     assert summary["encoder_sparsity_after"] == rows[0]["encoder_sparsity"]
     assert summary["encoder_sparsity_before"] == 0.0 and summary["mask_from"] == "magnitude"
-    kill_after_rows([*TINY, f"hydra.run.dir={part}"], part / "metrics.jsonl", 1, env=env)  # same threads as the others
+    # the same thread count as the runs it is compared with
+    kill_after_rows([*TINY, f"hydra.run.dir={part}"], part / "metrics.jsonl", 1, env=env)
     assert 1 <= len(read_jsonl(part / "metrics.jsonl")) < 4, "the kill should land mid-run"
     out = run_cli(*TINY, f"hydra.run.dir={part}", env=env)
     assert out.returncode == 0, out.stderr

@@ -17,7 +17,7 @@ from test_reports import FIG3_LAYOUT, _cfg, _done, _write_sweep
 
 from acdc_bench.reports import claims, load_report
 from acdc_bench.reports.published import PUBLISHED, Claim
-from acdc_bench.reports.stats import Interval, mean_interval, t_quantile, welch_interval
+from acdc_bench.reports.stats import Interval, contrast_interval, mean_interval, t_quantile, welch_interval
 from acdc_bench.reports.verdicts import (
     AT_MOST,
     FAILS,
@@ -348,3 +348,42 @@ def test_best_among_ignores_a_coordinate_that_moves_with_the_compared_one(tmp_pa
     v = claims.check(Claim("", "", "best_among", {**args, "ignore": ["method.decompression_phase_epochs"]}),
                      entries, None)
     assert v.verdict == HOLDS and len(v.comparisons) == 2
+
+
+def test_contrast_interval_by_hand_and_welch_as_its_two_term_case():
+    # (H1 - H0) - (L1 - L0): means 14, 10, 5, 4 -> 3; variances 4, 1, 1, 4 (n 3 each):
+    # se² = (4 + 1 + 1 + 4) / 3 = 10/3, df = (10/3)² / ((16 + 1 + 1 + 16) / 9 / 2) = 100/17
+    h1, h0, l1, l0 = [12.0, 14.0, 16.0], [9.0, 10.0, 11.0], [4.0, 5.0, 6.0], [2.0, 4.0, 6.0]
+    d = contrast_interval([(1.0, h1), (-1.0, h0), (-1.0, l1), (1.0, l0)])
+    half = t_quantile(100 / 17) * math.sqrt(10 / 3)
+    assert d.estimate == 3.0 and t_quantile(100 / 17) == pytest.approx(2.4588, abs=1e-3)  # 6 df: 2.447
+    assert (d.low, d.high) == (pytest.approx(3 - half), pytest.approx(3 + half))
+    # two terms are Welch's interval, bit for bit; one seed anywhere: no interval
+    a, b = [10.0, 12.0, 14.0], [1.0, 3.0]
+    assert contrast_interval([(1.0, a), (-1.0, b)]) == welch_interval(a, b)
+    assert not contrast_interval([(1.0, h1), (-1.0, [9.0]), (-1.0, l1), (1.0, l0)]).bounded
+    assert math.isnan(contrast_interval([(1.0, h1), (-1.0, [])]).estimate)
+
+
+def test_gain_grows_compares_the_budget_gain_between_sparsities(tmp_path):
+    """'More so at higher sparsity': the 5 -> 10 epoch gain at 95% minus the gain at 90%, per method."""
+    def runs(method, sparsity, epochs, top1):
+        return [([f"method={method}", f"sparsity={sparsity}", f"epochs={epochs}", f"seed={k}"],
+                 {**_cfg(method, sparsity, 1, k), "epochs": epochs}, _done(top1 + (-0.002, 0.0, 0.002)[k]))
+                for k in range(3)]
+
+    # gmp: +1 at 90%, +4 at 95% (grows by 3); rigl: +2 at both (a tie)
+    jobs = (runs("gmp", 0.9, 5, 0.80) + runs("gmp", 0.9, 10, 0.81) + runs("gmp", 0.95, 5, 0.70)
+            + runs("gmp", 0.95, 10, 0.74) + runs("rigl", 0.9, 5, 0.80) + runs("rigl", 0.9, 10, 0.82)
+            + runs("rigl", 0.95, 5, 0.70) + runs("rigl", 0.95, 10, 0.72))
+    layout = {**FIG3_LAYOUT, "column": "epochs"}
+    rep = load_report(_write_sweep(tmp_path / "s", jobs, report=layout))
+    claim = Claim("", "", "gain_grows", {"metric": "val_top1", "along": "epochs", "by": "sparsity",
+                                         "low": 0.9, "high": 0.95})
+    v = claims.check(claim, rep.entries, "epochs")
+    by_method = {c.label.split("method=")[1]: c for c in v.comparisons}
+    assert by_method["gmp"].diff.estimate == pytest.approx(3.0) and by_method["gmp"].verdict == claims.HOLDS
+    assert by_method["rigl"].diff.estimate == pytest.approx(0.0, abs=1e-9)
+    assert by_method["rigl"].verdict == claims.INCONCLUSIVE and v.verdict == claims.INCONCLUSIVE
+    assert by_method["gmp"].label == "(epochs 10 − 5) at 95% − at 90% at method=gmp"
+    assert v.seeds == "3"

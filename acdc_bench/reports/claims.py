@@ -14,6 +14,9 @@ What each statement needs:
 - ``best_among`` (``expect`` is the best): the expected config against every other in a context;
 - ``monotone`` (a trend): every consecutive step along the coordinate, in the stated direction;
 - ``saturates`` (the last step adds at most ``tolerance``): the last step's gain, per series;
+- ``gain_grows`` (a longer budget helps more at higher sparsity): per context, the gain from the
+  first to the last value of ``along`` at ``by`` = ``high`` minus the same gain at ``by`` = ``low``
+  (a difference of differences of four configs' seed means, ``stats.contrast_interval``);
 - ``best_column`` (the best budget is the paper's): that budget against every other, per row;
 - ``spread`` (all within ``tolerance``): every pair of configs;
 - ``above`` (a value beyond a threshold, e.g. a loss barrier > 0): per config (per analysis entry
@@ -37,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from acdc_bench.reports.published import Claim
-from acdc_bench.reports.stats import mean_interval, welch_interval
+from acdc_bench.reports.stats import contrast_interval, mean_interval, welch_interval
 from acdc_bench.reports.sweep import Run
 from acdc_bench.reports.tables import (
     Entry,
@@ -171,6 +174,35 @@ def monotone(es: list[Entry], metric: str, along: str, direction: int, where: di
         for e0, e1 in zip(seq, seq[1:], strict=False):
             out.append(_compare(metric, e1, e0, _step_label(along, e0, e1, ctx), direction))
     return judge(out, "steps")
+
+
+def gain_grows(es: list[Entry], metric: str, along: str, by: str, low: Any, high: Any,
+               where: dict[str, Any] | None = None, **_: Any) -> Verdict:
+    """(last − first along ``along`` at ``by``=high) − (the same at ``by``=low) > 0 in every
+    context (the other coordinates), over the values of ``along`` both series have."""
+    grouped: dict[tuple, dict[str, list[Entry]]] = {}
+    for ctx, seq in _series(es, metric, along, where, None).items():
+        side = "high" if same_value(seq[0].coords.get(by), high) else \
+            "low" if same_value(seq[0].coords.get(by), low) else None
+        if side is not None:
+            grouped.setdefault(tuple(kv for kv in ctx if kv[0] != by), {})[side] = seq
+    out: list[Comparison] = []
+    for ctx, sides in grouped.items():
+        if len(sides) < 2:
+            continue
+        common = [v for v in (e.coords[along] for e in sides["high"])
+                  if any(same_value(e.coords[along], v) for e in sides["low"])]
+        if len(common) < 2:
+            continue
+        first, last = common[0], common[-1]
+        terms = [(c, _sample(next(e for e in sides[side] if same_value(e.coords[along], v)), metric))
+                 for c, side, v in ((1.0, "high", last), (-1.0, "high", first), (-1.0, "low", last),
+                                    (1.0, "low", first))]
+        ns = [len(x) for _, x in terms]
+        label = (f"({coord_label(along)} {fmt_coord(along, last)} − {fmt_coord(along, first)}) at "
+                 f"{fmt_coord(by, high)} − at {fmt_coord(by, low)}{_where(ctx)}")
+        out.append(Comparison(label, contrast_interval(terms), (min(ns), max(ns)), fmt=_metric(metric).fmt))
+    return judge(out, "comparisons")
 
 
 def saturates(es: list[Entry], metric: str, along: str, tolerance: float, where: dict[str, Any] | None = None,
@@ -349,6 +381,7 @@ def entry_trend(es: list[Entry], metric: str, direction: int = 1, where: dict[st
 
 CHECKS: dict[str, Callable[..., Verdict]] = {
     "best_among": best_among, "pairwise": pairwise, "monotone": monotone, "saturates": saturates,
+    "gain_grows": gain_grows,
     "best_column": best_column, "spread": spread, "above": above, "exceeds": exceeds,
     "entry_trend": entry_trend,
 }

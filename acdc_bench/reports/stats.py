@@ -64,16 +64,27 @@ def mean_interval(values: Sequence[float], level: float = LEVEL) -> Interval:
 
 def welch_interval(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> Interval:
     """``mean(a) - mean(b)`` with Welch's t interval (unbounded when either side has one seed)."""
-    if not a or not b:
+    return contrast_interval([(1.0, a), (-1.0, b)], level)
+
+
+def contrast_interval(terms: Sequence[tuple[float, Sequence[float]]], level: float = LEVEL) -> Interval:
+    """``sum(c * mean(x))`` over independent configs ``(c, x)`` with the Welch-Satterthwaite t
+    interval: variance ``sum(c² s²/n)``, ``df = var² / sum((c² s²/n)² / (n - 1))``. Two terms
+    (1, a), (-1, b) are Welch's interval; four give a difference of differences, e.g. whether
+    the gain from a longer budget is larger at 95% than at 90% sparsity. Unbounded when any
+    config has one seed; nan when one has none."""
+    if not terms or any(not x for _, x in terms):
         return Interval(math.nan, math.nan, math.nan)
-    (mean_a, var_a), (mean_b, var_b) = _mean_var(a), _mean_var(b)
-    diff = mean_a - mean_b
-    if len(a) < 2 or len(b) < 2:
-        return Interval(diff, -math.inf, math.inf)
-    qa, qb = var_a / len(a), var_b / len(b)
-    se2 = qa + qb
+    stats = [(c, len(x), *_mean_var(x)) for c, x in terms]
+    estimate = 0.0
+    for c, _, mean, _ in stats:
+        estimate += c * mean
+    if any(n < 2 for _, n, _, _ in stats):
+        return Interval(estimate, -math.inf, math.inf)
+    parts = [(c * c * var / n, n) for c, n, _, var in stats]
+    se2 = sum(q for q, _ in parts)
     if se2 == 0.0:
-        return Interval(diff, diff, diff)
-    df = se2 ** 2 / (qa ** 2 / (len(a) - 1) + qb ** 2 / (len(b) - 1))
+        return Interval(estimate, estimate, estimate)
+    df = se2 ** 2 / sum(q ** 2 / (n - 1) for q, n in parts)
     half = t_quantile(df, level) * math.sqrt(se2)
-    return Interval(diff, diff - half, diff + half)
+    return Interval(estimate, estimate - half, estimate + half)
