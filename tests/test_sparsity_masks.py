@@ -40,9 +40,11 @@ def test_masks_are_one_byte_per_weight_views_of_one_buffer():
     ms.masks[3].fill_(False)
     assert int((~ms.flat).sum()) == ms.masks[3].numel()  # the views share the flat buffer
     assert all(m.shape == w.shape for m, w in zip(ms.masks, ms.weights, strict=True))
-    # the per-step products read the same bytes as 0/1 numbers (no second copy of the masks)
-    assert all(f.dtype == torch.uint8 and f.data_ptr() == m.data_ptr() and f.stride() == m.stride()
-               for f, m in zip(ms.factors, ms.masks, strict=True))
+    # the per-step products' factors: the masks as numbers of the weights' dtype, laid out like them
+    # (a cache of the masks taken at the last change: writers of masks call changed())
+    ms.changed()
+    assert all(f.dtype == w.dtype and f.stride() == m.stride() and f.data_ptr() != m.data_ptr()
+               for f, m, w in zip(ms.factors, ms.masks, ms.weights, strict=True))
     assert int(ms.factors[3].sum()) == 0 and int(ms.factors[2].sum()) == ms.masks[2].numel()
 
 
@@ -180,3 +182,28 @@ def test_one_gradient_pass_keeps_pruned_weights_and_momentum_zero_bit_for_bit(mo
                     assert buf is None or not buf[~m].any()
         runs[passes] = [p.detach().clone() for p in model.parameters()]
     assert all(torch.equal(_bits(a), _bits(b)) for a, b in zip(runs[1], runs[2], strict=True))
+
+
+def test_factors_are_the_masks_as_numbers_through_every_change_and_a_restore():
+    """The per-step products use float copies of the masks (the fast same-dtype path); they must
+    follow every change of the masks, a checkpoint restore included, and change no bit."""
+    model = tiny()
+    ms = MaskSet(prunable_layers(model))
+
+    def agree() -> bool:
+        return all(f.dtype == w.dtype and f.shape == w.shape and torch.equal(f, m.to(f.dtype))
+                   for f, m, w in zip(ms.factors, ms.masks, ms.weights, strict=True))
+
+    assert agree() and all(bool(f.all()) for f in ms.factors)  # all ones before any pruning
+    random_masks(ms, 0.3, seed=1)
+    assert agree()
+    saved = ms.state_dict()
+    ms.fill_(True)
+    assert agree()
+    ms.load_state_dict(saved)  # same version number as before fill_: the factors are taken again
+    assert agree() and not all(bool(f.all()) for f in ms.factors)
+    # the float product gives the bits the masks' bytes give (signs of zeros included)
+    grads = [torch.randn_like(w) for w in ms.weights]
+    by_bytes = [g * m.view(torch.uint8) for g, m in zip(grads, ms.masks, strict=True)]
+    torch._foreach_mul_(grads, ms.factors)
+    assert all(torch.equal(_bits(a), _bits(b)) for a, b in zip(grads, by_bytes, strict=True))
