@@ -116,6 +116,9 @@ class MaskSet:
         self._storage = torch.ones(padded, dtype=torch.bool, device=device)
         self.flat = self._storage[: self.total]
         self.masks: list[Tensor] = self.views(self.flat)
+        # the same bytes as 0/1 numbers (always current): the factors of the products made when
+        # masks change (weights, optimizer buffers), which are rare and need no cache
+        self.bytes: list[Tensor] = [m.view(torch.uint8) for m in self.masks]
         self._factors: tuple[Tensor, list[Tensor]] | None = None  # (flat, views): the masks as numbers
         self._factors_version: int | None = None  # the masks' version the factors were taken at
         self.version = 0
@@ -137,12 +140,14 @@ class MaskSet:
     @property
     def factors(self) -> list[Tensor]:
         """The masks as 0/1 numbers of the weights' dtype, shaped like the weights: the factors of
-        the per-step products (the module docstring says why not the masks' own bytes). Made on
-        first use and taken again whenever :meth:`changed` has counted a change since."""
+        the per-step gradient product (the module docstring says why not the masks' own bytes).
+        Made on first use and taken again whenever :meth:`changed` has counted a change since:
+        a method that masks gradients every step calls :meth:`changed` after every write to the
+        masks (the products made at mask changes use :attr:`bytes`, which need no such care)."""
         if self._factors_version != self.version or self._factors is None:
             dtypes = {w.dtype for w in self.weights}
             if len(dtypes) > 1:  # mixed precisions: one buffer cannot serve them; the bytes do
-                return [m.view(torch.uint8) for m in self.masks]
+                return self.bytes
             if self._factors is None:
                 flat = torch.empty(self.total, dtype=dtypes.pop(), device=self.flat.device)
                 self._factors = (flat, self.views(flat))
@@ -170,7 +175,7 @@ class MaskSet:
     def apply_to_weights(self) -> None:
         """Zero the masked weights (one fused multi-tensor product, no host sync): when masks
         change, not at every step (the module docstring says why)."""
-        torch._foreach_mul_(self.weights, self.factors)
+        torch._foreach_mul_(self.weights, self.bytes)
 
     @torch.no_grad()
     def apply_to_grads(self) -> None:
@@ -207,7 +212,7 @@ class MaskSet:
         """Zero the optimizer buffers of masked weights: a pruned weight keeps no velocity."""
         if optimizer is None:
             return
-        for w, m in zip(self.weights, self.factors, strict=True):
+        for w, m in zip(self.weights, self.bytes, strict=True):
             for buf in self._state_tensors(optimizer, w):
                 buf.mul_(m)
 

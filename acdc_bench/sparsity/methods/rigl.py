@@ -104,7 +104,7 @@ class RigL(MaskedMethod):
         drop_and_grow(weights, masks, grow_scores, self.counts, f, self.updating)
         self.masks.changed()
         grown = self.masks.views(self.masks.flat & ~old)
-        torch._foreach_mul_(weights, self.masks.factors)  # dropped to zero; grown ones are zero
+        self.masks.apply_to_weights()  # dropped to zero; grown ones are zero
         self.masks.zero_momentum(self.optimizer, grown)
         self.masks.mask_momentum(self.optimizer)
 
