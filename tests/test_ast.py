@@ -43,13 +43,14 @@ def compose_cfg(*overrides: str):
 class Run:
     """A tiny model, its SGD optimizer and an AST method, stepped as the trainer does."""
 
-    def __init__(self, *overrides: str, epochs: int = 8, steps_per_epoch: int = 10):
+    def __init__(self, *overrides: str, epochs: int = 8, steps_per_epoch: int = 10,
+                 momentum: float = 0.9, weight_decay: float = 5e-4):
         self.cfg = compose_cfg(*overrides)
         cls = method_class("ast")
         cls.check_config(self.cfg, epochs)
         torch.manual_seed(0)
         self.model = cls.prepare_model(self.cfg, create_model(self.cfg.model, 10, 1))
-        self.optimizer = torch.optim.SGD(param_groups(self.model, 5e-4), lr=0.05, momentum=0.9)
+        self.optimizer = torch.optim.SGD(param_groups(self.model, weight_decay), lr=0.05, momentum=momentum)
         self.method = cls(self.cfg, self.model, epochs, steps_per_epoch, run_dir=None, is_main=True,
                           device=torch.device("cpu"), eval_res=8)
         self.method.on_train_start(self.optimizer)
@@ -180,7 +181,11 @@ def test_a_corrected_step_still_moves_only_its_subnet():
     for w, p in zip(m.weights, prev, strict=True):  # a dense gradient that conflicts with step 33's
         w.grad = -3 * p + 0.01 * torch.randn_like(p)
     m.after_backward(s)
-    applied = [w.grad.clone() for w in m.weights]
+    # the gradient SGD applies: the engine's one sweep took it (and left .grad None), from the
+    # flat buffer gradient correction remembers for the next sub-net of the group
+    assert m.updated and all(w.grad is None for w in m.weights)
+    applied = [c.view(w.shape).clone() for c, w in zip(m.gc.prev.split(m.masks[0].numels), m.weights,
+                                                        strict=True)]
     inside = m.masks[k].masks
     assert all(bool((g[~i] == 0).all()) for g, i in zip(applied, inside, strict=True))
     scale = sum(float((p * p).sum()) for p in prev)
@@ -190,6 +195,44 @@ def test_a_corrected_step_still_moves_only_its_subnet():
     for w, i, w0, b0 in zip(m.weights, inside, weights, bufs, strict=True):
         assert torch.equal(w.detach()[~i], w0[~i])
         torch.testing.assert_close(run.optimizer.state[w]["momentum_buffer"][~i], b0[~i], rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("overrides, momentum, weight_decay", [
+    ((), 0.9, 5e-4),  # AST-GC
+    (("method.gradient_correction=false",), 0.9, 5e-4),  # plain AST: the sweep masks the gradients
+    (("method.gc_scope=layer",), 0.0, 0.0),  # no momentum, no weight decay: SGD's bare update
+])
+def test_the_one_sweep_update_gives_the_bits_of_the_separate_passes(overrides, momentum, weight_decay):
+    """The engine's block-by-block SGD step (gradient mask, SGD, merge, momentum restore while
+    a block is in cache) against torch's SGD step between the separate passes: weights,
+    momentum buffers and remembered gradients equal bit for bit, sign of zero included, over
+    mask updates, with blocks that cut layers at odd places."""
+    runs = [Run("method.update_interval=6", "method.adjustment_period=1", *overrides, epochs=4,
+                momentum=momentum, weight_decay=weight_decay) for _ in range(2)]
+    separate, swept = runs
+    separate.method.engine.one_sweep = False  # the optimizer steps the prunable weights
+    swept.method.engine.cut(32)
+    assert len(swept.method.engine.blocks) > 2 * len(swept.method.weights)
+    updated = []
+    for _ in range(25):  # mask updates at steps 6, 7, 8, 12, ...
+        for run in runs:
+            run.step()
+        updated.append((separate.method.updated, swept.method.updated))
+    assert set(updated) == {(False, True)}
+
+    def bits(t: torch.Tensor) -> torch.Tensor:
+        return t.detach().contiguous().view(torch.int32)
+
+    for a, b in zip(separate.method.weights, swept.method.weights, strict=True):
+        assert torch.equal(bits(a), bits(b))
+        if momentum:
+            assert torch.equal(bits(separate.optimizer.state[a]["momentum_buffer"]),
+                               bits(swept.optimizer.state[b]["momentum_buffer"]))
+    for a, b in zip(separate.model.parameters(), swept.model.parameters(), strict=True):
+        assert torch.equal(bits(a), bits(b))  # BatchNorms and biases: still the optimizer's
+    if separate.method.gc is not None:
+        assert torch.equal(bits(separate.method.gc.prev), bits(swept.method.gc.prev))
+        assert float(separate.method.gc.negatives) == float(swept.method.gc.negatives)
 
 
 # ---------------------------------------------------------------------- gradient correction

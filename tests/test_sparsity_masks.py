@@ -207,3 +207,72 @@ def test_factors_are_the_masks_as_numbers_through_every_change_and_a_restore():
     by_bytes = [g * m.view(torch.uint8) for g, m in zip(grads, ms.masks, strict=True)]
     torch._foreach_mul_(grads, ms.factors)
     assert all(torch.equal(_bits(a), _bits(b)) for a, b in zip(grads, by_bytes, strict=True))
+
+
+@pytest.mark.parametrize("momentum,weight_decay", [(0.9, 5e-4), (0.0, 1e-3), (0.9, 0.0)])
+def test_the_mask_inside_sgds_own_update_gives_the_bits_of_the_mask_pass_and_the_step(momentum,
+                                                                                   weight_decay):
+    """``MaskedSGD``: the gradient mask and SGD's update, block by block, against the mask pass
+    followed by ``optimizer.step()``: every parameter and momentum buffer bit for bit, over the
+    first step (new buffers), a momentum reset (buffers gone), a restored optimizer (new
+    param_groups, with a learning rate changed through them), a layer without a gradient and
+    blocks that cut layers at odd places."""
+    from acdc_bench.sparsity.masked import reset_optimizer_buffers
+    from acdc_bench.sparsity.sweep import MaskedSGD
+
+    runs, swept_steps = {}, 0
+    for sweep in (False, True):
+        model = tiny()
+        ms = MaskSet(prunable_layers(model))
+        opt = torch.optim.SGD(model.parameters(), lr=0.3, momentum=momentum, weight_decay=weight_decay)
+        masked = MaskedSGD(ms.weights, size=40)
+        assert len(masked.blocks) > 2 * len(ms.weights)
+        masked.attach(opt)
+        random_masks(ms, 0.3)
+        ms.apply_to_weights()
+        g = torch.Generator().manual_seed(1)
+        for step in range(12):
+            if step == 4:
+                reset_optimizer_buffers(opt)
+            if step == 7:  # a resume: the optimizer's state and groups are replaced
+                opt.load_state_dict(opt.state_dict())
+            for group in opt.param_groups:
+                group["lr"] = 0.3 / (1 + step)
+            x, y = torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if step == 9:
+                ms.weights[5].grad = None  # a layer the forward did not reach
+            if sweep:
+                assert masked.step(ms.factors)
+                assert all(w.grad is None for w in ms.weights)
+                swept_steps += 1
+            else:
+                ms.apply_to_grads()
+            opt.step()
+        bufs = [opt.state[w].get("momentum_buffer") for w in ms.weights]
+        runs[sweep] = [p.detach().clone() for p in model.parameters()] + [b for b in bufs if b is not None]
+        assert (momentum == 0) == all(b is None for b in bufs)
+        for w, m in zip(ms.weights, ms.masks, strict=True):
+            assert not w[~m].any()
+    assert swept_steps == 12 and len(runs[False]) == len(runs[True])
+    assert all(torch.equal(_bits(a), _bits(b)) for a, b in zip(runs[False], runs[True], strict=True))
+
+
+def test_the_sweep_leaves_other_optimizers_to_the_mask_pass():
+    from acdc_bench.sparsity.sweep import MaskedSGD, plain_sgd_groups
+
+    model = tiny()
+    ms = MaskSet(prunable_layers(model))
+    for opt in (torch.optim.AdamW(model.parameters()), torch.optim.SGD(model.parameters(), lr=0.1,
+                                                                       momentum=0.9, nesterov=True),
+                torch.optim.SGD(model.parameters(), lr=0.1, foreach=True)):
+        assert plain_sgd_groups(opt, ms.weights) is None
+        masked = MaskedSGD(ms.weights)
+        masked.attach(opt)
+        model(torch.randn(2, 1, 8, 8)).sum().backward()
+        assert not masked.step(ms.factors)
+        assert all(w.grad is not None for w in ms.weights)  # untouched, for the mask pass
+        model.zero_grad()
+    assert plain_sgd_groups(torch.optim.SGD(model.parameters(), lr=0.1), ms.weights) is not None

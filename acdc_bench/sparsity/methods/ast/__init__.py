@@ -136,6 +136,7 @@ class AST(SparsityMethod):
         self.last_rows: dict[str, dict[str, Any]] | None = None
         self.artefacts: dict[str, dict[str, Any]] = {}
         self.current = 0
+        self.updated = False  # this step's prunable weights updated by the engine's one sweep
         self.grow_scores: list[Tensor] | None = None
         self._refresh(range(n))
 
@@ -272,20 +273,25 @@ class AST(SparsityMethod):
         if self.plan.update_index(step) is not None:
             self.grow_scores = S.gradient_magnitude(self.weights)  # dense gradient, before masking
         if self.gc is None:
-            self.engine.mask_gradients(k)
+            # one sweep: masked gradients, SGD, merge, momentum (else the separate passes)
+            self.updated = self.engine.sgd_update(k)
+            if not self.updated:
+                self.engine.mask_gradients(k)
         else:
             flat = self.engine.mask_gradients(k, avoid=self.gc.prev)
             if k > 0:  # not the first iteration of its inner group
                 self.gc.compare(flat, self.engine.fmask[k][0])  # eq. 5 inside sub-net k
             if k < self.n - 1:
                 self.gc.remember(flat)
+            self.updated = self.engine.sgd_update(k, masked=flat)
         self.engine.stash_momentum()
 
     @torch.no_grad()
     def after_optimizer_step(self, step: int) -> None:
         k = self.current
-        self.engine.merge(k)
-        self.engine.restore_momentum(k)
+        if not self.updated:  # the optimizer stepped the prunable weights: merge, restore
+            self.engine.merge(k)
+            self.engine.restore_momentum(k)
         self.iterations[k] += 1
         self.flops[k] += 3.0 * self.forward_fraction[k]
         if self.grow_scores is not None:

@@ -22,6 +22,17 @@ Passes per training step (none can go: each keeps a different promise):
 
 Pruned weights here are not zero (other sub-nets use them), so the single-pass scheme of
 the masked methods (pruned weights, gradients and momentum all at zero) does not apply.
+
+**One sweep on the CPU** (:meth:`SubnetWeights.sgd_update`): with plain SGD (torch's
+single-tensor loop, the CPU default) the engine applies SGD's own update of the prunable
+weights itself, together with passes 2 (without gradient correction), 3 and 4, block by
+block (:mod:`acdc_bench.sparsity.sweep`): every block goes through the masked gradient,
+SGD's three operations, the merge and the momentum restore while it is in the core's L2
+cache, instead of each operation streaming all buffers from memory. The weights' gradients
+are then set to None, so that the optimizer's step skips them. The operations and their
+order are SGD's and the passes' own, so the bits are those of the separate passes (tested).
+Anything else (AMP, Nesterov, dampening, foreach or fused kernels, a tensor learning rate,
+an accelerator) takes the separate passes.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ import torch
 from torch import Tensor
 
 from acdc_bench.sparsity.masks import MaskSet
+from acdc_bench.sparsity.sweep import BLOCK, SGDGroups, blocks
 
 
 def momentum_of(optimizer: torch.optim.Optimizer, param: Tensor) -> float:
@@ -80,6 +92,18 @@ class SubnetWeights:
         self.momentum_views: list[Tensor] = []
         self.buf_stash: Tensor | None = None
         self.grad_bufs = [float_views(self.masks[0], dtype) for _ in range(2)] if grad_buffers else []
+        self.amp = amp
+        self.sgd = SGDGroups(self.weights)  # the weights' SGD groups, when the one sweep applies
+        self.one_sweep = True  # False: always the separate passes (the tests compare the two)
+        numels = self.masks[0].numels
+        self.offsets = [sum(numels[:i]) for i in range(len(numels))]  # each layer's start in the flat buffers
+        self.blocks: list[tuple[int, int, int]] = []
+        self.cut()
+
+    def cut(self, size: int = BLOCK) -> None:
+        """The blocks of the one-sweep update, (layer, start, end) in flat coordinates."""
+        self.blocks = [(layer, self.offsets[layer] + a, self.offsets[layer] + e)
+                       for layer, a, e in blocks(self.masks[0].numels, size)]
 
     @torch.no_grad()
     def refresh(self, k: int) -> None:
@@ -106,6 +130,7 @@ class SubnetWeights:
         self.momentum = momentum_of(optimizer, self.weights[0])
         self.ensure_flat()
         self.flatten_momentum()
+        self.sgd.attach(None if self.amp else optimizer)
 
     @torch.no_grad()
     def flatten_momentum(self) -> None:
@@ -174,16 +199,57 @@ class SubnetWeights:
         self.dense_flat.lerp_(self.work_flat, self.fmask[k][0])
         self.mask_out()
 
-    @torch.no_grad()
-    def restore_momentum(self, k: int) -> None:
-        """Pass 4: inactive momentum buffers as they were before the step."""
-        if self.momentum_flat is None:
-            return
+    def _own_momentum(self) -> None:
         assert self.optimizer is not None
         for w, v in zip(self.weights, self.momentum_views, strict=True):
             if self.optimizer.state[w].get("momentum_buffer") is not v:
                 self.flatten_momentum()  # the optimizer replaced its buffers: views again
                 break
+
+    @torch.no_grad()
+    def sgd_update(self, k: int, masked: Tensor | None = None) -> bool:
+        """SGD's step of the prunable weights of sub-net k, with the gradient mask (unless
+        ``masked``, the flat masked gradient, is given), the merge and the momentum restore,
+        in one sweep over L2-sized blocks (see the module's docstring). The weights are then
+        W, their gradients None. Returns False (nothing done) when the separate passes apply."""
+        groups = self.sgd.get() if self.one_sweep and self.fback is not None else None
+        momentum = self.momentum
+        if groups is None or any(float(g.get("momentum", 0.0) or 0.0) != momentum for g in groups):
+            return False  # (one μ: the momentum factors are made with it)
+        if momentum > 0:
+            self._own_momentum()
+            assert self.momentum_flat is not None
+        f, fb = self.fmask[k][0], self.fback[k][0]
+        if masked is None:
+            grads = [w.grad.reshape(-1) for w in self.weights]  # type: ignore[union-attr]
+        for layer, a, e in self.blocks:
+            group = groups[layer]
+            lr, wd = float(group["lr"]), float(group["weight_decay"])
+            fk, x, w = f[a:e], self.work_flat[a:e], self.dense_flat[a:e]
+            if masked is None:
+                start = self.offsets[layer]
+                g = grads[layer][a - start: e - start].mul_(fk)  # pass 2
+            else:
+                g = masked[a:e]
+            d = g.add(x, alpha=wd) if wd != 0 else g  # SGD, as torch's single-tensor loop
+            if momentum > 0:
+                b = self.momentum_flat[a:e]  # type: ignore[index]
+                d = b.mul_(momentum).add_(d)
+            x.add_(d, alpha=-lr)
+            w.lerp_(x, fk)  # pass 3
+            if momentum > 0:
+                b.mul_(fb[a:e])  # pass 4
+        for w in self.weights:
+            w.grad = None
+        self.mask_out()
+        return True
+
+    @torch.no_grad()
+    def restore_momentum(self, k: int) -> None:
+        """Pass 4: inactive momentum buffers as they were before the step."""
+        if self.momentum_flat is None:
+            return
+        self._own_momentum()
         if self.fback is not None:
             self.momentum_flat.mul_(self.fback[k][0])
         elif self.buf_stash is not None:  # m_k's buffers from the step, the others from the copy
