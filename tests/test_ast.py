@@ -206,7 +206,8 @@ def test_the_one_sweep_update_gives_the_bits_of_the_separate_passes(overrides, m
     """The engine's block-by-block SGD step (gradient mask, SGD, merge, momentum restore while
     a block is in cache) against torch's SGD step between the separate passes: weights,
     momentum buffers and remembered gradients equal bit for bit, sign of zero included, over
-    mask updates, with blocks that cut layers at odd places."""
+    mask updates, a changing learning rate and a restored optimizer, with blocks that cut
+    layers at odd places."""
     runs = [Run("method.update_interval=6", "method.adjustment_period=1", *overrides, epochs=4,
                 momentum=momentum, weight_decay=weight_decay) for _ in range(2)]
     separate, swept = runs
@@ -214,8 +215,12 @@ def test_the_one_sweep_update_gives_the_bits_of_the_separate_passes(overrides, m
     swept.method.engine.cut(32)
     assert len(swept.method.engine.blocks) > 2 * len(swept.method.weights)
     updated = []
-    for _ in range(25):  # mask updates at steps 6, 7, 8, 12, ...
+    for step in range(25):  # mask updates at steps 6, 7, 8, 12, ...
         for run in runs:
+            if step == 10:  # a restored optimizer: new param_groups and momentum buffers
+                run.optimizer.load_state_dict(run.optimizer.state_dict())
+            for group in run.optimizer.param_groups:  # the learning rate, set on the current groups
+                group["lr"] = 0.05 / (1 + step)
             run.step()
         updated.append((separate.method.updated, swept.method.updated))
     assert set(updated) == {(False, True)}
@@ -296,6 +301,7 @@ def test_a_remembered_gradient_is_not_compared_with_itself():
 def test_correction_within_inner_groups_only():
     run = Run("method.update_interval=40", "method.gc_scope=model", epochs=20)
     m = run.method
+    m.engine.one_sweep = False  # the gradients stay in .grad for the optimizer (read below)
     applied = {}
 
     def fake_backward(step: int, grads: list[torch.Tensor]) -> None:

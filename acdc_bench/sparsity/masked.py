@@ -38,7 +38,6 @@ from acdc_bench.sparsity.base import SparsityMethod
 from acdc_bench.sparsity.distributions import DistributionSettings
 from acdc_bench.sparsity.masks import MOMENTUM_RESETS, MaskSet, PrunableLayer, prunable_layers
 from acdc_bench.sparsity.packing import pack_bits, unpack_bits
-from acdc_bench.sparsity.sweep import MaskedSGD
 
 # ---------------------------------------------------------------------- settings
 SettingsT = TypeVar("SettingsT", bound="StatsSettings")
@@ -208,7 +207,6 @@ class MaskedMethod(SparsityMethod):
         self.settings = s = self.settings_class.read(cfg, epochs)
         self.layers = prunable_layers(model)
         self.masks = MaskSet(self.layers)
-        self.sweep = MaskedSGD(self.masks.weights)  # the mask inside SGD's own update, on the CPU
         self.distribution = s.distribution.build(self.layers)
         self.target_sparsity = self.distribution.target(s.sparsity)
         self.momentum_reset = s.momentum_reset
@@ -256,7 +254,6 @@ class MaskedMethod(SparsityMethod):
     # ------------------------------------------------------------------ hooks
     def on_train_start(self, optimizer: torch.optim.Optimizer) -> None:
         super().on_train_start(optimizer)
-        self.sweep.attach(optimizer)
         if self.active:  # masks set before training (RigL) or restored from a checkpoint:
             self.masks.apply_to_weights()  # zero what they mask, once (the steps keep it zero)
             self.masks.mask_momentum(optimizer)
@@ -264,11 +261,9 @@ class MaskedMethod(SparsityMethod):
     def after_backward(self, step: int) -> None:
         """The one mask pass of a sparse step: masked gradients leave masked weights and their
         momentum exactly zero through the optimizer step (proof in ``acdc_bench.sparsity.masks``).
-        With plain SGD on the CPU the pass runs inside SGD's own update of the prunable weights,
-        block by block (``acdc_bench.sparsity.sweep``: the same bits).
         At an epoch's last step the dense gradient is sampled first (dead units)."""
         self.stats.sample_gradients(step)
-        if self.active and not self.sweep.step(self.masks.factors):  # plain SGD on the CPU: one sweep
+        if self.active:
             self.masks.apply_to_grads()
 
     def is_decompression(self, epoch: int) -> bool:

@@ -26,13 +26,23 @@ the masked methods (pruned weights, gradients and momentum all at zero) does not
 **One sweep on the CPU** (:meth:`SubnetWeights.sgd_update`): with plain SGD (torch's
 single-tensor loop, the CPU default) the engine applies SGD's own update of the prunable
 weights itself, together with passes 2 (without gradient correction), 3 and 4, block by
-block (:mod:`acdc_bench.sparsity.sweep`): every block goes through the masked gradient,
-SGD's three operations, the merge and the momentum restore while it is in the core's L2
-cache, instead of each operation streaming all buffers from memory. The weights' gradients
-are then set to None, so that the optimizer's step skips them. The operations and their
-order are SGD's and the passes' own, so the bits are those of the separate passes (tested).
-Anything else (AMP, Nesterov, dampening, foreach or fused kernels, a tensor learning rate,
-an accelerator) takes the separate passes.
+block: every block goes through the masked gradient, SGD's three operations (``d = g + wd
+* x``; ``b = mu * b + d``; ``x = x - lr * b``), the merge and the momentum restore. The
+weights' gradients are then set to None, so that the optimizer's step skips them. The
+operations, their order and their arguments are SGD's and the passes' own, on the same
+elements (ATen's vectorised and scalar loops agree for them, and a layer is cut only at
+multiples of the block size from its own start), so the bits are those of the separate
+passes (tested). Anything else (AMP, Nesterov, dampening, foreach or fused kernels, a
+tensor learning rate, an accelerator) takes the separate passes.
+
+Measured on the 2-core reference machine (``scripts/bench_overhead.py``'s ResNet-18 step,
+AST-GC, the two paths alternating in one process): 1.17-1.20 of the dense step with the
+sweep against 1.22 with the separate passes. The block size does not matter there (the
+sweep takes 24-26 ms from 64K weights to whole layers): every pass runs at the machine's
+~30 GB/s whatever the cache level, so only fewer bytes per weight would go further, i.e. one
+compiled kernel for the whole update (about 40 bytes per weight against about 100 now). The
+same sweep for the masked methods (mask inside SGD's update) measured no gain (1.027-1.031
+against 1.009-1.023 for the mask pass and the optimizer's step) and is not used.
 """
 
 from __future__ import annotations
@@ -43,7 +53,53 @@ import torch
 from torch import Tensor
 
 from acdc_bench.sparsity.masks import MaskSet
-from acdc_bench.sparsity.sweep import BLOCK, SGDGroups, blocks
+
+BLOCK = 1 << 17  # weights per block (a multiple of every vector width)
+
+
+def plain_sgd_groups(optimizer: torch.optim.Optimizer | None, weights: Sequence[Tensor]) -> list[dict] | None:
+    """Each weight's parameter group when SGD's update of ``weights`` can be applied block by
+    block exactly as torch's single-tensor SGD applies it (plain SGD on CPU tensors: no
+    Nesterov, dampening, maximize, foreach/fused/differentiable kernels, float hyper-parameters);
+    otherwise None."""
+    if type(optimizer) is not torch.optim.SGD or any(w.device.type != "cpu" for w in weights):
+        return None
+    owner = {id(p): g for g in optimizer.param_groups for p in g["params"]}
+    groups = [owner.get(id(w)) for w in weights]
+    for g in groups:
+        if g is None or g.get("nesterov") or g.get("maximize") or g.get("foreach") or g.get("fused") \
+                or g.get("differentiable") or float(g.get("dampening", 0.0) or 0.0) != 0.0 \
+                or any(isinstance(g.get(k), Tensor) for k in ("lr", "weight_decay", "momentum")):
+            return None
+    return groups
+
+
+def blocks(numels: Sequence[int], size: int = BLOCK) -> list[tuple[int, int, int]]:
+    """(layer, start, end): each layer cut at multiples of ``size`` from its own start."""
+    return [(layer, a, min(n, a + size)) for layer, n in enumerate(numels) for a in range(0, n, size)]
+
+
+class SGDGroups:
+    """Each weight's parameter group (:func:`plain_sgd_groups`), looked up again whenever the
+    optimizer's list of groups is replaced (``load_state_dict`` does, and the learning rate
+    is then set on the new groups)."""
+
+    def __init__(self, weights: Sequence[Tensor]):
+        self.weights = list(weights)
+        self.optimizer: torch.optim.Optimizer | None = None
+        self._list: list | None = None  # the optimizer's param_groups the lookup was made on
+        self._groups: list[dict] | None = None
+
+    def attach(self, optimizer: torch.optim.Optimizer | None) -> None:
+        self.optimizer, self._list, self._groups = optimizer, None, None
+
+    def get(self) -> list[dict] | None:
+        if self.optimizer is None:
+            return None
+        if self.optimizer.param_groups is not self._list:
+            self._list = self.optimizer.param_groups
+            self._groups = plain_sgd_groups(self.optimizer, self.weights)
+        return self._groups
 
 
 def momentum_of(optimizer: torch.optim.Optimizer, param: Tensor) -> float:
