@@ -53,6 +53,7 @@ import torch
 from torch import Tensor
 
 from acdc_bench.sparsity.masks import MaskSet
+from acdc_bench.sparsity.methods.ast.kernel import CompiledStep, compiled
 
 BLOCK = 1 << 17  # weights per block (a multiple of every vector width)
 
@@ -155,6 +156,10 @@ class SubnetWeights:
         self.offsets = [sum(numels[:i]) for i in range(len(numels))]  # each layer's start in the flat buffers
         self.blocks: list[tuple[int, int, int]] = []
         self.cut()
+        self.compiled = True  # the compiled loop when numba is there (False: the eager blocks)
+        self.runner = CompiledStep(self.offsets, [
+            (layer, self.offsets[layer] + a, self.offsets[layer] + e)
+            for layer, a, e in blocks(numels, 1 << 20)])
 
     def cut(self, size: int = BLOCK) -> None:
         """The blocks of the one-sweep update, (layer, start, end) in flat coordinates."""
@@ -276,6 +281,16 @@ class SubnetWeights:
             self._own_momentum()
             assert self.momentum_flat is not None
         f, fb = self.fmask[k][0], self.fback[k][0]
+        step = compiled() if self.compiled and self.dense_flat.dtype == torch.float32 else None
+        if step is not None:
+            hyper = [(float(g["lr"]), float(g["weight_decay"]), momentum) for g in groups]
+            self.runner(step, self.dense_flat, f, self.momentum_flat if momentum > 0 else None, fb,
+                        masked if masked is not None else [w.grad for w in self.weights],  # type: ignore[misc]
+                        masked is not None, hyper)
+            for w in self.weights:
+                w.grad = None
+            self.mask_out()
+            return True
         if masked is None:
             grads = [w.grad.reshape(-1) for w in self.weights]  # type: ignore[union-attr]
         for layer, a, e in self.blocks:
