@@ -4,7 +4,8 @@ In one process: training steps of ResNet-18 (timm), batch 64, 32x32 synthetic im
 dense training and each method in ``ENTRIES`` put in its sparse state (AC/DC in a
 compression phase, GMP with its final mask, RigL amortised over its update interval of
 100 steps, ...). Every step is the trainer's own ``train_step``: hooks, forward, loss,
-backward, optimizer step. The methods take one step each in turn (so all see the same machine load) and each
+backward, optimizer step, at the step indices training would take (an epoch's plain steps in
+order; update steps are timed apart and amortised). The methods take one step each in turn (so all see the same machine load) and each
 ratio compares the lower quartiles of the step times (method / dense): on a machine shared
 with other work these are the least disturbed.
 
@@ -75,8 +76,8 @@ ENTRIES: dict[str, Entry] = {
     "gmp": Entry("gmp", epoch=75),  # the last pruning epoch: the final, fixed mask
     "rigl": Entry("rigl", ["distribution=erk", "method.update_interval=100"], epoch=1, update_every=100),
     # AST-GC, 3 sub-nets: each changes its mask every 999 steps (the authors' CIFAR script), so
-    # one of the three updates every 333 steps; the timed step index (1) is sub-net 1's, whose
-    # gradient is compared with the one remembered before it (eq. 5).
+    # one of the three updates every 333 steps; the timed steps take the sub-nets in turn, two in
+    # three comparing their gradient with the one remembered before it (eq. 5).
     "ast_gc": Entry("ast", ["method.gradient_correction=true", "method.update_interval=999"], epoch=0,
                     update_every=333),
 }
@@ -110,10 +111,25 @@ class Runner:
         self.method.on_train_start(self.optimizer)
         self.epoch = entry.epoch if entry else 0
         self.method.on_epoch_start(self.epoch)
-        self.step_index = self.epoch * STEPS_PER_EPOCH + 1  # not an update step
+        # The timed steps go through the epoch's plain steps in order, as training does (AST's
+        # sub-nets take turns: a step may prepare the next one's working copy), skipping the
+        # update steps (timed on their own below, amortised) and the epoch's first and last
+        # (epoch-end statistics).
+        first = self.epoch * STEPS_PER_EPOCH
+        is_update = getattr(self.method, "is_update_step", lambda s: False)
+        self.plain_steps = [s for s in range(first + 1, first + STEPS_PER_EPOCH - 1) if not is_update(s)]
+        self.position = 0
+
+    @property
+    def step_index(self) -> int:
+        return self.plain_steps[self.position]
 
     def step(self, x: torch.Tensor, y: torch.Tensor, step: int | None = None) -> None:
-        s = self.step_index if step is None else step
+        if step is None:
+            s = self.step_index
+            self.position = (self.position + 1) % len(self.plain_steps)
+        else:
+            s = step
         train_step(self.model, x, y, step=s, optimizer=self.optimizer, method=self.method,
                    loss_fn=cross_entropy)
 

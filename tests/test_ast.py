@@ -206,8 +206,9 @@ def test_the_one_sweep_update_gives_the_numbers_of_the_separate_passes(overrides
     """The engine's one-sweep SGD step (gradient mask, SGD, merge, momentum restore), compiled
     (numba) and as eager blocks that cut layers at odd places, against torch's SGD step between
     the separate passes, over mask updates, a changing learning rate and a restored optimizer:
-    weights, momentum buffers and remembered gradients equal, every nonzero bit for bit. The
-    eager blocks keep even the sign of zeros; the compiled loop writes ``lerp`` as ATen's
+    weights, momentum buffers and remembered gradients equal, every nonzero bit for bit, with the
+    compiled step's working copy made ahead for the next sub-net (and an evaluation of another
+    sub-net in between). The eager blocks keep even the sign of zeros; the compiled loop writes ``lerp`` as ATen's
     vectorised loop does, whose sign of an exact zero ATen's scalar tail may not share."""
     from acdc_bench.sparsity.methods.ast.kernel import compiled
 
@@ -221,16 +222,24 @@ def test_the_one_sweep_update_gives_the_numbers_of_the_separate_passes(overrides
                                          fused.method.engine.runner.blocks for a in range(a0, e, 50)]
     assert len(eager.method.engine.blocks) > 2 * len(eager.method.weights)
     assert compiled() is not None  # numba comes with the ffcv extra
-    updated = []
+    updated, ahead_steps = [], 0
     for step in range(25):  # mask updates at steps 6, 7, 8, 12, ...
         for run in runs:
             if step == 10:  # a restored optimizer: new param_groups and momentum buffers
                 run.optimizer.load_state_dict(run.optimizer.state_dict())
             for group in run.optimizer.param_groups:  # the learning rate, set on the current groups
                 group["lr"] = 0.05 / (1 + step)
+            if step == 15:  # an evaluation of another sub-net between two steps overwrites X
+                with run.method.subnet(2):
+                    pass
             run.step()
         updated.append(tuple(run.method.updated for run in runs))
-    assert set(updated) == {(False, True, True)}
+        # the compiled step made the next sub-net's working copy (pass 1 ahead), unless a mask
+        # update came after it
+        ahead = None if fused.method.plan.update_index(step) is not None else (step + 1) % 3
+        assert fused.method.engine.prepared == ahead and eager.method.engine.prepared is None
+        ahead_steps += ahead is not None
+    assert set(updated) == {(False, True, True)} and ahead_steps >= 15
 
     def bits(t: torch.Tensor) -> torch.Tensor:
         return t.detach().contiguous().view(torch.int32)

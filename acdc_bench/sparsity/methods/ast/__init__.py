@@ -195,6 +195,7 @@ class AST(SparsityMethod):
     def _zero_outside_union(self) -> None:
         """A weight no sub-net uses is zero with zero momentum (it comes back, if grown, from 0)."""
         self.scratch.flat.copy_(self._union())
+        self.engine.prepared = None  # W changes
         self.scratch.apply_to_weights()
         self.scratch.mask_momentum(self.optimizer)
 
@@ -274,7 +275,7 @@ class AST(SparsityMethod):
             self.grow_scores = S.gradient_magnitude(self.weights)  # dense gradient, before masking
         if self.gc is None:
             # one sweep: masked gradients, SGD, merge, momentum (else the separate passes)
-            self.updated = self.engine.sgd_update(k)
+            self.updated = self.engine.sgd_update(k, prepare=(step + 1) % self.n)
             if not self.updated:
                 self.engine.mask_gradients(k)
         else:
@@ -283,7 +284,7 @@ class AST(SparsityMethod):
                 self.gc.compare(flat, self.engine.fmask[k][0])  # eq. 5 inside sub-net k
             if k < self.n - 1:
                 self.gc.remember(flat)
-            self.updated = self.engine.sgd_update(k, masked=flat)
+            self.updated = self.engine.sgd_update(k, masked=flat, prepare=(step + 1) % self.n)
         self.engine.stash_momentum()
 
     @torch.no_grad()

@@ -25,24 +25,24 @@ the masked methods (pruned weights, gradients and momentum all at zero) does not
 
 **One sweep on the CPU** (:meth:`SubnetWeights.sgd_update`): with plain SGD (torch's
 single-tensor loop, the CPU default) the engine applies SGD's own update of the prunable
-weights itself, together with passes 2 (without gradient correction), 3 and 4, block by
-block: every block goes through the masked gradient, SGD's three operations (``d = g + wd
-* x``; ``b = mu * b + d``; ``x = x - lr * b``), the merge and the momentum restore. The
-weights' gradients are then set to None, so that the optimizer's step skips them. The
-operations, their order and their arguments are SGD's and the passes' own, on the same
-elements (ATen's vectorised and scalar loops agree for them, and a layer is cut only at
-multiples of the block size from its own start), so the bits are those of the separate
-passes (tested). Anything else (AMP, Nesterov, dampening, foreach or fused kernels, a
-tensor learning rate, an accelerator) takes the separate passes.
+weights itself, together with passes 2 (without gradient correction), 3 and 4: the weights'
+gradients are then set to None, so that the optimizer's step skips them. With numba (the
+``ffcv`` extra) it is one compiled loop (:mod:`~acdc_bench.sparsity.methods.ast.kernel`),
+which also does the next step's pass 1 for the next sub-net while each weight is at hand
+(``prepared``: dropped by anything that writes W, the masks or the working copy); without
+numba, eager blocks of SGD's three operations (``d = g + wd * x``; ``b = mu * b + d``;
+``x = x - lr * b``), the merge and the restore. Either way the operations, their order and
+their arguments are SGD's and the passes' own, so the numbers are those of the separate passes
+(tested). Anything else (AMP, Nesterov, dampening, foreach or fused kernels, a tensor
+learning rate, an accelerator) takes the separate passes.
 
-Measured on the 2-core reference machine (``scripts/bench_overhead.py``'s ResNet-18 step,
-AST-GC, the two paths alternating in one process): 1.17-1.20 of the dense step with the
-sweep against 1.22 with the separate passes. The block size does not matter there (the
-sweep takes 24-26 ms from 64K weights to whole layers): every pass runs at the machine's
-~30 GB/s whatever the cache level, so only fewer bytes per weight would go further, i.e. one
-compiled kernel for the whole update (about 40 bytes per weight against about 100 now). The
-same sweep for the masked methods (mask inside SGD's update) measured no gain (1.027-1.031
-against 1.009-1.023 for the mask pass and the optimizer's step) and is not used.
+Measured on the 2-core reference machine (``scripts/bench_overhead.py``, ResNet-18, AST-GC
+with 3 sub-nets): 1.21 of the dense step with the separate passes, 1.17-1.20 with the eager
+blocks, 1.12-1.14 with the compiled loop, 1.10-1.12 with pass 1 made ahead. The block size
+does not matter here (24-26 ms for the eager sweep from 64K weights to whole layers): every
+pass runs at the machine's ~30 GB/s whatever the cache level, so only fewer bytes per weight
+help. The same eager sweep for the masked methods (mask inside SGD's update) measured no gain
+and is not used.
 """
 
 from __future__ import annotations
@@ -157,6 +157,9 @@ class SubnetWeights:
         self.blocks: list[tuple[int, int, int]] = []
         self.cut()
         self.compiled = True  # the compiled loop when numba is there (False: the eager blocks)
+        # the sub-net whose working copy X = W * m the last compiled step left in work_flat (pass 1
+        # done ahead); None after anything that writes W, the masks or work_flat
+        self.prepared: int | None = None
         self.runner = CompiledStep(self.offsets, [
             (layer, self.offsets[layer] + a, self.offsets[layer] + e)
             for layer, a, e in blocks(numels, 1 << 20)])
@@ -169,6 +172,7 @@ class SubnetWeights:
     @torch.no_grad()
     def refresh(self, k: int) -> None:
         """Float copies of sub-net k's (changed) mask and its momentum factors."""
+        self.prepared = None
         inv = 1.0 / self.momentum if self.momentum > 0 else 1.0
         flat = self.fmask[k][0]
         flat.copy_(self.masks[k].flat)
@@ -184,6 +188,7 @@ class SubnetWeights:
             if w.data_ptr() != v.data_ptr():
                 v.copy_(w.detach())
                 w.data = v
+                self.prepared = None
 
     def attach(self, optimizer: torch.optim.Optimizer) -> None:
         """Take the optimizer's momentum μ and make its buffers views of one flat buffer."""
@@ -219,7 +224,9 @@ class SubnetWeights:
     def mask_in(self, k: int) -> None:
         """Pass 1: swap the working copy X = W * m_k in as the prunable weights' data."""
         self.ensure_flat()
-        torch.mul(self.dense_flat, self.fmask[k][0], out=self.work_flat)
+        if self.prepared != k:  # (else the last compiled step made it, and nothing wrote since)
+            torch.mul(self.dense_flat, self.fmask[k][0], out=self.work_flat)
+        self.prepared = None
         for w, x in zip(self.weights, self.work_views, strict=True):
             w.data = x
 
@@ -257,6 +264,7 @@ class SubnetWeights:
     @torch.no_grad()
     def merge(self, k: int) -> None:
         """Pass 3: W <- W + m_k (X - W), then W back as the weights' data."""
+        self.prepared = None
         self.dense_flat.lerp_(self.work_flat, self.fmask[k][0])
         self.mask_out()
 
@@ -268,11 +276,12 @@ class SubnetWeights:
                 break
 
     @torch.no_grad()
-    def sgd_update(self, k: int, masked: Tensor | None = None) -> bool:
+    def sgd_update(self, k: int, masked: Tensor | None = None, prepare: int | None = None) -> bool:
         """SGD's step of the prunable weights of sub-net k, with the gradient mask (unless
         ``masked``, the flat masked gradient, is given), the merge and the momentum restore,
         in one sweep over L2-sized blocks (see the module's docstring). The weights are then
-        W, their gradients None. Returns False (nothing done) when the separate passes apply."""
+        W, their gradients None. The compiled loop also makes sub-net ``prepare``'s working copy
+        for the next step's ``mask_in``. Returns False (nothing done) when the separate passes apply."""
         groups = self.sgd.get() if self.one_sweep and self.fback is not None else None
         momentum = self.momentum
         if groups is None or any(float(g.get("momentum", 0.0) or 0.0) != momentum for g in groups):
@@ -284,12 +293,14 @@ class SubnetWeights:
         step = compiled() if self.compiled and self.dense_flat.dtype == torch.float32 else None
         if step is not None:
             hyper = [(float(g["lr"]), float(g["weight_decay"]), momentum) for g in groups]
+            self.mask_out()  # (work_flat is written below: the weights' data are W's views again)
             self.runner(step, self.dense_flat, f, self.momentum_flat if momentum > 0 else None, fb,
                         masked if masked is not None else [w.grad for w in self.weights],  # type: ignore[misc]
-                        masked is not None, hyper)
+                        masked is not None, hyper,
+                        None if prepare is None else self.fmask[prepare][0], self.work_flat)
+            self.prepared = prepare
             for w in self.weights:
                 w.grad = None
-            self.mask_out()
             return True
         if masked is None:
             grads = [w.grad.reshape(-1) for w in self.weights]  # type: ignore[union-attr]

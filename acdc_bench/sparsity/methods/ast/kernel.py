@@ -11,12 +11,14 @@ them; ``fma`` where ATen's vectorised loops fuse: ``add`` with ``alpha``, ``lerp
     x' = fma(b or d, -lr, x)        SGD: the step
     w = fma(m, x' - w, w) if m < 0.5 else fma(m - 1, x' - w, x')     (pass 3: lerp)
     b = b * fb                      (pass 4: m + (1 - m) / mu, undoing the decay outside m)
+    x_next = w * m_next             (the next step's pass 1, for sub-net ``prepare``)
 
 so the numbers are those of the separate passes; only the sign of an exact zero can differ,
 where ATen's own scalar loop (a tensor's last few elements) writes ``lerp`` as
 ``end - (end - start) * (1 - weight)`` (``tests/test_ast.py`` compares values, and the bits of
-every nonzero). It reads five and writes two float32 buffers: 28 bytes per weight, against
-about 100 for the separate passes (each operation streams its operands through memory).
+every nonzero). It reads six and writes three float32 buffers: 36 bytes per weight, the next
+step's pass 1 included, against about 110 for the separate passes (each operation streams
+its operands through memory).
 Blocks of the flat buffers run on ``torch.get_num_threads()`` threads (the loop releases the GIL).
 """
 
@@ -51,7 +53,7 @@ def compiled() -> Callable[..., None] | None:
         return a(a, b, c), codegen
 
     @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
-    def step(w, g, f, b, fb, neg_lr, wd, mu, mask_g, use_wd, use_mu):  # pragma: no cover - compiled
+    def step(w, g, f, b, fb, neg_lr, wd, mu, mask_g, use_wd, use_mu, fnext, xnext, prep):  # pragma: no cover
         one = np.float32(1.0)
         half = np.float32(0.5)
         for i in range(w.shape[0]):
@@ -67,7 +69,10 @@ def compiled() -> Callable[..., None] | None:
             small = abs(m) < half
             coeff = m if small else m - one
             base = wi if small else xn
-            w[i] = fma(coeff, xn - wi, base)
+            wn = fma(coeff, xn - wi, base)
+            w[i] = wn
+            if prep:  # the next step's pass 1, while the weight is at hand
+                xnext[i] = wn * fnext[i]
 
     return step
 
@@ -96,10 +101,15 @@ class CompiledStep:
 
     def __call__(self, step: Callable[..., None], dense: Tensor, fmask: Tensor, momentum: Tensor | None,
                  fback: Tensor, grads: Sequence[Tensor] | Tensor, masked: bool,
-                 hyper: Sequence[tuple[float, float, float]]) -> None:
+                 hyper: Sequence[tuple[float, float, float]], fnext: Tensor | None = None,
+                 xnext: Tensor | None = None) -> None:
         """One step: ``grads`` is the flat masked gradient (``masked``) or the layers' gradients;
-        ``hyper`` each layer's (lr, weight decay, momentum)."""
+        ``hyper`` each layer's (lr, weight decay, momentum); with ``fnext``, the next sub-net's
+        mask as numbers, the updated weights times it are written into ``xnext``."""
         w_all, f_all, fb_all = dense.numpy(), fmask.numpy(), fback.numpy()
+        prep = fnext is not None and xnext is not None
+        fn_all = fnext.numpy() if prep else w_all[:0]  # type: ignore[union-attr]
+        xn_all = xnext.numpy() if prep else w_all[:0]  # type: ignore[union-attr]
         b_all = momentum.numpy() if momentum is not None else w_all[:0]
         g_flat = grads.numpy() if masked else None  # type: ignore[union-attr]
         g_layers = None if masked else [g.detach().reshape(-1).numpy() for g in grads]  # type: ignore[union-attr]
@@ -116,6 +126,7 @@ class CompiledStep:
             use_mu = momentum is not None and mu != 0
             b = b_all[a:e] if use_mu else w_all[:0]
             fb = fb_all[a:e] if use_mu else w_all[:0]
-            step(w_all[a:e], g, f_all[a:e], b, fb, f32(-lr), f32(wd), f32(mu), not masked, wd != 0, use_mu)
+            step(w_all[a:e], g, f_all[a:e], b, fb, f32(-lr), f32(wd), f32(mu), not masked, wd != 0, use_mu,
+                 fn_all[a:e] if prep else fn_all, xn_all[a:e] if prep else xn_all, prep)
 
         self._map(run)
