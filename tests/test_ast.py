@@ -208,8 +208,9 @@ def test_the_one_sweep_update_gives_the_numbers_of_the_separate_passes(overrides
     the separate passes, over mask updates, a changing learning rate and a restored optimizer:
     weights, momentum buffers and remembered gradients equal, every nonzero bit for bit, with the
     compiled step's working copy made ahead for the next sub-net (and an evaluation of another
-    sub-net in between). The eager blocks keep even the sign of zeros; the compiled loop writes ``lerp`` as ATen's
-    vectorised loop does, whose sign of an exact zero ATen's scalar tail may not share."""
+    sub-net in between). The eager blocks keep even the sign of zeros; the compiled loop writes
+    ``lerp`` as ATen's vectorised loop does, whose sign of an exact zero ATen's scalar tail may
+    not share."""
     from acdc_bench.sparsity.methods.ast.kernel import compiled
 
     runs = [Run("method.update_interval=6", "method.adjustment_period=1", *overrides, epochs=4,
