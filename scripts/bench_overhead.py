@@ -6,8 +6,9 @@ compression phase, GMP with its final mask, RigL amortised over its update inter
 100 steps, ...). Every step is the trainer's own ``train_step``: hooks, forward, loss,
 backward, optimizer step, at the step indices training would take (an epoch's plain steps in
 order; update steps are timed apart and amortised). The methods take one step each in
-turn (so all see the same machine load) and each ratio compares the lower quartiles of the step times (method / dense): on a machine shared
-with other work these are the least disturbed.
+turn (so all see the same machine load) and each ratio compares the lower quartiles of the
+step times (method / dense): on a machine shared with other work these are the least
+disturbed.
 
 Then: recomputing global-magnitude masks for ResNet-50 (25.5M prunable weights) with the
 toolkit, next to one ``torch.kthvalue`` over all magnitudes.
