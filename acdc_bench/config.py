@@ -44,8 +44,15 @@ def _add(*values: Any) -> int:
     return int(sum(int(v) for v in values))
 
 
+def _if_at_least(value: Any, threshold: Any, then: Any, otherwise: Any) -> Any:
+    """``${if_at_least:v,t,a,b}``: a when v >= t, else b (a twin's schedule that depends on its
+    budget, e.g. AC/DC phases of hundreds of steps only where the epochs allow them)."""
+    return then if float(value) >= float(threshold) else otherwise
+
+
 def register_resolvers() -> None:
-    for name, fn in (("scaled_epochs", _scaled_epochs), ("run_name", _run_name), ("add", _add)):
+    for name, fn in (("scaled_epochs", _scaled_epochs), ("run_name", _run_name), ("add", _add),
+                     ("if_at_least", _if_at_least)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
 

@@ -177,6 +177,32 @@ def test_fig7_samples_mask_iou_at_the_ends_of_acdc_compression_phases():
             assert steps_per_epoch == 31 and cfg.method.phase_epochs * steps_per_epoch >= 150
 
 
+def test_fig3_twin_gives_acdc_phases_of_hundreds_of_steps_where_the_budget_allows():
+    """The fig3 twin's AC/DC arm: 5-epoch (155-step) phases from 25 epochs on, the acdc_cpu
+    arm's 1-epoch phases below (the plans of 5 and 12 epochs stay as they were)."""
+    import torch
+
+    from acdc_bench.sparsity.methods.acdc import ACDC
+
+    plans = {}
+    assert any("+experiment/arm=acdc_cpu_steps" in point for point in sweep_points("fig3_methods_cpu"))
+    for arm in ("acdc_cpu_steps", "acdc_cpu"):
+        for multiplier in (1, 2.5, 5, 10):
+            cfg = point_config("fig3_methods_cpu", [f"+experiment/arm={arm}", "sparsity=0.95",
+                                                    f"epoch_multiplier={multiplier}"])
+            model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4, 2))
+            method = ACDC(cfg, model, int(cfg.epochs), 1)
+            plans[arm, int(cfg.epochs)] = [(p.stage, p.start, p.end) for p in method.phases]
+            steps = cfg.dataset.train_subset // cfg.dataset.batch_size
+            alternating = [p for p in method.phases if p.stage != "warmup" and not p.final]
+            if arm == "acdc_cpu_steps":
+                shortest = min(p.end - p.start for p in alternating) * steps
+                assert (shortest >= 150) == (cfg.epochs >= 25), (cfg.epochs, shortest)
+    assert {e for _, e in plans} == {5, 12, 25, 50}
+    for epochs in (5, 12):
+        assert plans["acdc_cpu_steps", epochs] == plans["acdc_cpu", epochs]
+
+
 def test_mask_iou_every_k_epochs_compares_supports_k_epochs_apart():
     import torch
 
