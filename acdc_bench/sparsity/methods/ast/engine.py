@@ -55,7 +55,7 @@ from torch import Tensor
 from acdc_bench.sparsity.masks import MaskSet
 from acdc_bench.sparsity.methods.ast.kernel import CompiledStep, compiled
 
-BLOCK = 1 << 17  # weights per block (a multiple of every vector width)
+BLOCK = 1 << 17  # weights per eager block (a multiple of every vector width; the size made no difference)
 
 
 def plain_sgd_groups(optimizer: torch.optim.Optimizer | None, weights: Sequence[Tensor]) -> list[dict] | None:
@@ -279,7 +279,7 @@ class SubnetWeights:
     def sgd_update(self, k: int, masked: Tensor | None = None, prepare: int | None = None) -> bool:
         """SGD's step of the prunable weights of sub-net k, with the gradient mask (unless
         ``masked``, the flat masked gradient, is given), the merge and the momentum restore,
-        in one sweep over L2-sized blocks (see the module's docstring). The weights are then
+        in one sweep (the compiled loop, or eager blocks without numba; see the module's docstring). The weights are then
         W, their gradients None. The compiled loop also makes sub-net ``prepare``'s working copy
         for the next step's ``mask_in``. Returns False (nothing done) when the separate passes apply."""
         groups = self.sgd.get() if self.one_sweep and self.fback is not None else None
