@@ -278,10 +278,11 @@ class SubnetWeights:
     @torch.no_grad()
     def sgd_update(self, k: int, masked: Tensor | None = None, prepare: int | None = None) -> bool:
         """SGD's step of the prunable weights of sub-net k, with the gradient mask (unless
-        ``masked``, the flat masked gradient, is given), the merge and the momentum restore,
-        in one sweep (the compiled loop, or eager blocks without numba; see the module's docstring). The weights are then
-        W, their gradients None. The compiled loop also makes sub-net ``prepare``'s working copy
-        for the next step's ``mask_in``. Returns False (nothing done) when the separate passes apply."""
+        ``masked``, the flat masked gradient, is given), the merge and the momentum restore, in
+        one sweep (the compiled loop, or eager blocks without numba; see the module's
+        docstring). The weights are then W, their gradients None. The compiled loop also makes
+        sub-net ``prepare``'s working copy for the next step's ``mask_in``. Returns False
+        (nothing done) when the separate passes apply."""
         groups = self.sgd.get() if self.one_sweep and self.fback is not None else None
         momentum = self.momentum
         if groups is None or any(float(g.get("momentum", 0.0) or 0.0) != momentum for g in groups):
