@@ -314,3 +314,104 @@ def test_acdc_hands_its_dense_model_to_the_trainer_and_names_it_in_the_last_line
     summary = {"dense": m.on_train_end()["dense"]}
     assert m.summary_line(summary) == "dense model (epoch 1) val_top1=0.8788"
     assert m.summary_line({"dense": None}) is None
+
+
+# ---------------------------------------------------------------------- the fused SGD step
+FUSED_CASES = [
+    ("method=acdc", "epochs=6", "method.warmup_epochs=1", "method.phase_epochs=1",
+     "method.final_decompression_epochs=1", "method.final_compression_epochs=1",
+     "method.decompression_sparsity=0.5"),
+    ("method=gmp", "epochs=6", "method.prune_every_epochs=1", "sparsity=0.8"),
+    ("method=rigl", "epochs=6", "method.update_interval=3", "distribution=erk"),
+]
+
+
+@pytest.mark.parametrize("momentum, weight_decay, channels_last", [
+    (0.9, 5e-4, False), (0.0, 1e-3, False), (0.9, 0.0, True)])
+@pytest.mark.parametrize("overrides", FUSED_CASES, ids=["acdc", "gmp", "rigl"])
+def test_the_fused_sgd_step_gives_the_numbers_of_the_mask_pass_and_torch_sgd(overrides, momentum,
+                                                                              weight_decay, channels_last):
+    """The masked methods' SGD step with the gradient mask inside (``acdc_bench.sparsity.fused_sgd``,
+    cut into odd blocks on two threads) against the mask pass and torch's SGD, over AC/DC's
+    phases (momentum resets, decompression sparsity), GMP's increments and RigL's updates, a
+    changing learning rate and a restored optimizer: weights, biases and momentum buffers
+    equal bit for bit, signs of zeros included; pruned weights and their buffers stay zero."""
+    from acdc_bench.sparsity.fused_sgd import compiled
+
+    assert compiled() is not None  # numba comes with the ffcv extra
+    runs = []
+    for fused in (False, True):
+        cfg, model, m = build(*overrides, steps_per_epoch=5)
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+            cfg, _, m = build(*overrides, steps_per_epoch=5)
+            m = type(m)(cfg, model, 6, 5, run_dir=None, is_main=True, device=torch.device("cpu"), eval_res=8)
+        m.fused_sgd.enabled = fused
+        m.fused_sgd.block = 50
+        weights = [w for w in model.parameters() if w.dim() > 1]
+        others = [w for w in model.parameters() if w.dim() <= 1]
+        opt = torch.optim.SGD([{"params": weights, "weight_decay": weight_decay},
+                               {"params": others, "weight_decay": 0.0}], lr=0.1, momentum=momentum)
+        m.on_train_start(opt)
+        runs.append((model, m, opt))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for epoch in range(6):
+            for _, m, _ in runs:
+                m.on_epoch_start(epoch)
+            for i in range(5):
+                step = epoch * 5 + i
+                g = torch.Generator().manual_seed(step)
+                x, y = torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
+                for model, m, opt in runs:
+                    if step == 14:  # a restored optimizer: new param_groups and momentum buffers
+                        opt.load_state_dict(opt.state_dict())
+                    train_step(model, x, y, step=step, optimizer=opt, method=m, loss_fn=_ce,
+                               lr=0.1 / (1 + step))
+                    if m.active:
+                        for w, mk in zip(m.masks.weights, m.masks.masks, strict=True):
+                            assert not w[~mk].any()
+                            buf = opt.state[w].get("momentum_buffer")
+                            assert buf is None or not buf[~mk].any()
+    finally:
+        torch.set_num_threads(threads)
+    (model_a, m_a, opt_a), (model_b, m_b, opt_b) = runs
+    assert m_a.fused_sgd.applied == 0 and m_b.fused_sgd.applied >= 12  # the sparse steps
+    assert m_a.masks.checksum() == m_b.masks.checksum()
+
+    def bits(t: torch.Tensor) -> torch.Tensor:
+        return t.detach().contiguous().view(torch.int32)
+
+    for a, b in zip(model_a.parameters(), model_b.parameters(), strict=True):
+        assert torch.equal(bits(a), bits(b))
+        if momentum:
+            buffers = opt_a.state[a]["momentum_buffer"], opt_b.state[b]["momentum_buffer"]
+            assert torch.equal(bits(buffers[0]), bits(buffers[1]))
+
+
+def test_the_fused_sgd_step_leaves_other_optimizers_and_tied_weights_to_the_separate_passes():
+    """Nesterov, dampening, AdamW and a weight listed twice keep the mask pass and the optimizer's
+    own step (the loop would not give their numbers); pruned weights stay zero either way."""
+    from acdc_bench.sparsity.fused_sgd import MaskedSGD
+
+    x, y = torch.randn(16, 1, 8, 8), torch.randint(0, 10, (16,))
+    for make in (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+                 lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1),
+                 lambda p: torch.optim.AdamW(p, lr=0.01),
+                 lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)):
+        _, model, m = build("method=gmp", "epochs=6", "method.prune_every_epochs=1", "sparsity=0.8",
+                            steps_per_epoch=5)
+        opt = make(model.parameters())
+        m.on_train_start(opt)
+        m.on_epoch_start(2)
+        for step in range(10, 13):
+            train_step(model, x, y, step=step, optimizer=opt, method=m, loss_fn=_ce)
+        assert all(not w[~mk].any() for w, mk in zip(m.masks.weights, m.masks.masks, strict=True))
+        d = opt.defaults
+        plain = isinstance(opt, torch.optim.SGD) and not d["nesterov"] and not d["dampening"]
+        assert m.fused_sgd.applied == (3 if plain else 0)
+    w = m.masks.weights[0]
+    tied = MaskedSGD([w, w], [m.masks.masks[0]] * 2)
+    tied.attach(opt)
+    assert not tied.enabled and not tied.step()

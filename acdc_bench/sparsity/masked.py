@@ -36,6 +36,7 @@ from acdc_bench.metrics.sparse import (
 )
 from acdc_bench.sparsity.base import SparsityMethod
 from acdc_bench.sparsity.distributions import DistributionSettings
+from acdc_bench.sparsity.fused_sgd import MaskedSGD
 from acdc_bench.sparsity.masks import MOMENTUM_RESETS, MaskSet, PrunableLayer, prunable_layers
 from acdc_bench.sparsity.packing import pack_bits, unpack_bits
 
@@ -211,6 +212,8 @@ class MaskedMethod(SparsityMethod):
         self.target_sparsity = self.distribution.target(s.sparsity)
         self.momentum_reset = s.momentum_reset
         self.active = False  # masks imposed on the gradients at every step
+        # SGD's step of the prunable weights with the mask inside (plain SGD on the CPU, numba)
+        self.fused_sgd = MaskedSGD(self.masks.weights, self.masks.masks)
         eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
         self.stats = WeightStats(model, self.layers, int(cfg.dataset.in_chans), eval_res,
                                  s.mask_iou_every, s.mask_iou_start, steps_per_epoch)
@@ -254,6 +257,7 @@ class MaskedMethod(SparsityMethod):
     # ------------------------------------------------------------------ hooks
     def on_train_start(self, optimizer: torch.optim.Optimizer) -> None:
         super().on_train_start(optimizer)
+        self.fused_sgd.attach(optimizer)
         if self.active:  # masks set before training (RigL) or restored from a checkpoint:
             self.masks.apply_to_weights()  # zero what they mask, once (the steps keep it zero)
             self.masks.mask_momentum(optimizer)
@@ -261,9 +265,11 @@ class MaskedMethod(SparsityMethod):
     def after_backward(self, step: int) -> None:
         """The one mask pass of a sparse step: masked gradients leave masked weights and their
         momentum exactly zero through the optimizer step (proof in ``acdc_bench.sparsity.masks``).
-        At an epoch's last step the dense gradient is sampled first (dead units)."""
+        With plain SGD on the CPU the pass is inside SGD's own update of the prunable weights,
+        one compiled loop that leaves their gradients None (``acdc_bench.sparsity.fused_sgd``:
+        the same numbers). At an epoch's last step the dense gradient is sampled first (dead units)."""
         self.stats.sample_gradients(step)
-        if self.active:
+        if self.active and not self.fused_sgd.step():
             self.masks.apply_to_grads()
 
     def is_decompression(self, epoch: int) -> bool:

@@ -38,11 +38,12 @@ learning rate, an accelerator) takes the separate passes.
 
 Measured on the 2-core reference machine (``scripts/bench_overhead.py``, ResNet-18, AST-GC
 with 3 sub-nets): 1.21 of the dense step with the separate passes, 1.17-1.20 with the eager
-blocks, 1.12-1.14 with the compiled loop, 1.10-1.12 with pass 1 made ahead. The block size
+blocks, 1.12-1.14 with the compiled loop, 1.10-1.12 with pass 1 made ahead, 1.04-1.05 with the
+masks read as bytes (the float copies are kept for the separate passes). The block size
 does not matter here (24-26 ms for the eager sweep from 64K weights to whole layers): every
 pass runs at the machine's ~30 GB/s whatever the cache level, so only fewer bytes per weight
-help. The same eager sweep for the masked methods (mask inside SGD's update) measured no gain
-and is not used.
+help. The same eager sweep for the masked methods (mask inside SGD's update) measured no gain;
+their compiled loop does (:mod:`acdc_bench.sparsity.fused_sgd`).
 """
 
 from __future__ import annotations
@@ -52,55 +53,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from acdc_bench.sparsity.fused_sgd import SGDGroups, blocks
 from acdc_bench.sparsity.masks import MaskSet
 from acdc_bench.sparsity.methods.ast.kernel import CompiledStep, compiled
 
 BLOCK = 1 << 17  # weights per eager block (a multiple of every vector width; the size made no difference)
-
-
-def plain_sgd_groups(optimizer: torch.optim.Optimizer | None, weights: Sequence[Tensor]) -> list[dict] | None:
-    """Each weight's parameter group when SGD's update of ``weights`` can be applied block by
-    block exactly as torch's single-tensor SGD applies it (plain SGD on CPU tensors: no
-    Nesterov, dampening, maximize, foreach/fused/differentiable kernels, float hyper-parameters);
-    otherwise None."""
-    if type(optimizer) is not torch.optim.SGD or any(w.device.type != "cpu" for w in weights):
-        return None
-    owner = {id(p): g for g in optimizer.param_groups for p in g["params"]}
-    groups = [owner.get(id(w)) for w in weights]
-    for g in groups:
-        if g is None or g.get("nesterov") or g.get("maximize") or g.get("foreach") or g.get("fused") \
-                or g.get("differentiable") or float(g.get("dampening", 0.0) or 0.0) != 0.0 \
-                or any(isinstance(g.get(k), Tensor) for k in ("lr", "weight_decay", "momentum")):
-            return None
-    return groups
-
-
-def blocks(numels: Sequence[int], size: int = BLOCK) -> list[tuple[int, int, int]]:
-    """(layer, start, end): each layer cut at multiples of ``size`` from its own start."""
-    return [(layer, a, min(n, a + size)) for layer, n in enumerate(numels) for a in range(0, n, size)]
-
-
-class SGDGroups:
-    """Each weight's parameter group (:func:`plain_sgd_groups`), looked up again whenever the
-    optimizer's list of groups is replaced (``load_state_dict`` does, and the learning rate
-    is then set on the new groups)."""
-
-    def __init__(self, weights: Sequence[Tensor]):
-        self.weights = list(weights)
-        self.optimizer: torch.optim.Optimizer | None = None
-        self._list: list | None = None  # the optimizer's param_groups the lookup was made on
-        self._groups: list[dict] | None = None
-
-    def attach(self, optimizer: torch.optim.Optimizer | None) -> None:
-        self.optimizer, self._list, self._groups = optimizer, None, None
-
-    def get(self) -> list[dict] | None:
-        if self.optimizer is None:
-            return None
-        if self.optimizer.param_groups is not self._list:
-            self._list = self.optimizer.param_groups
-            self._groups = plain_sgd_groups(self.optimizer, self.weights)
-        return self._groups
 
 
 def momentum_of(optimizer: torch.optim.Optimizer, param: Tensor) -> float:
@@ -139,6 +96,7 @@ class SubnetWeights:
         self.fmask = [float_views(m, dtype) for m in self.masks]  # (flat, views): masks as numbers
         # m + (1 - m) / momentum, undoing SGD's decay of inactive buffers (under AMP: a copy instead)
         self.fback = None if amp else [float_views(m, dtype) for m in self.masks]
+        self.fback_values = (1.0, 1.0)  # fback at a masked-out and at a kept weight (set in refresh)
         self.dense_flat, self.dense_views = float_views(self.masks[0], dtype)
         with torch.no_grad():
             for w, v in zip(self.weights, self.dense_views, strict=True):
@@ -178,6 +136,9 @@ class SubnetWeights:
         flat.copy_(self.masks[k].flat)
         if self.fback is not None:
             torch.mul(flat, 1.0 - inv, out=self.fback[k][0]).add_(inv)
+            # the same two operations at a masked-out and a kept weight: the compiled loop's factors
+            ends = torch.mul(torch.tensor([0.0, 1.0], dtype=flat.dtype), 1.0 - inv).add_(inv)
+            self.fback_values = (float(ends[0]), float(ends[1]))
 
     # ------------------------------------------------------------------ flat buffers
     @torch.no_grad()
@@ -295,10 +256,11 @@ class SubnetWeights:
         if step is not None:
             hyper = [(float(g["lr"]), float(g["weight_decay"]), momentum) for g in groups]
             self.mask_out()  # (work_flat is written below: the weights' data are W's views again)
-            self.runner(step, self.dense_flat, f, self.momentum_flat if momentum > 0 else None, fb,
-                        masked if masked is not None else [w.grad for w in self.weights],  # type: ignore[misc]
-                        masked is not None, hyper,
-                        None if prepare is None else self.fmask[prepare][0], self.work_flat)
+            grads = masked if masked is not None else [w.grad for w in self.weights]
+            buffers = self.momentum_flat if momentum > 0 else None
+            self.runner(step, self.dense_flat, self.masks[k].flat, buffers,
+                        self.fback_values, grads, masked is not None, hyper,  # type: ignore[arg-type]
+                        None if prepare is None else self.masks[prepare].flat, self.work_flat)
             self.prepared = prepare
             for w in self.weights:
                 w.grad = None

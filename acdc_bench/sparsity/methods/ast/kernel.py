@@ -4,67 +4,64 @@ Per weight it does what the engine's separate passes and torch's single-tensor S
 the same float32 operations in the same order (``float32`` hyper-parameters, as ATen casts
 them; ``fma`` where ATen's vectorised loops fuse: ``add`` with ``alpha``, ``lerp``):
 
+    m = the mask's byte as 0.0/1.0  (the engine's float copy of the mask, exactly)
     x = w * m                       (the working copy the forward saw: pass 1's product)
     g = g * m                       (pass 2, unless the gradient comes masked)
     d = fma(x, wd, g)               SGD: d = g + wd * x          (skipped when wd == 0)
     b = b * mu + d                  SGD: buffer                  (skipped when mu == 0)
     x' = fma(b or d, -lr, x)        SGD: the step
     w = fma(m, x' - w, w) if m < 0.5 else fma(m - 1, x' - w, x')     (pass 3: lerp)
-    b = b * fb                      (pass 4: m + (1 - m) / mu, undoing the decay outside m)
+    b = b * fb                      (pass 4: m + (1 - m) / mu, undoing the decay outside m; its
+                                     two values, made by the engine's own two operations)
     x_next = w * m_next             (the next step's pass 1, for sub-net ``prepare``)
 
 so the numbers are those of the separate passes; only the sign of an exact zero can differ,
 where ATen's own scalar loop (a tensor's last few elements) writes ``lerp`` as
 ``end - (end - start) * (1 - weight)`` (``tests/test_ast.py`` compares values, and the bits of
-every nonzero). It reads six and writes three float32 buffers: 36 bytes per weight, the next
-step's pass 1 included, against about 110 for the separate passes (each operation streams
-its operands through memory).
-Blocks of the flat buffers run on ``torch.get_num_threads()`` threads (the loop releases the GIL).
+every nonzero). It reads three float32 buffers and two masks' bytes and writes three float32
+buffers: 26 bytes per weight, the next step's pass 1 included, against about 110 for the
+separate passes (each operation streams its operands through memory) and 36 when the masks
+and momentum factors were read as float32 buffers.
+Blocks of the flat buffers run on ``torch.get_num_threads()`` threads (the loop releases the GIL);
+the ``fma`` intrinsic and the thread pool are :mod:`acdc_bench.sparsity.fused_sgd`'s, which does
+the masked methods' SGD step the same way.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from acdc_bench.sparsity.fused_sgd import BlockPool, numba_fma
+
 
 @functools.cache
 def compiled() -> Callable[..., None] | None:
     """The compiled loop (made on first use, cached on disk by numba), or None without numba."""
-    try:
-        import numba
-        from llvmlite import ir
-        from numba.extending import intrinsic
-    except ImportError:
+    fma = numba_fma()
+    if fma is None:
         return None
-
-    @intrinsic
-    def fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
-        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            t = args[0].type
-            fn = builder.module.declare_intrinsic("llvm.fma", [t], ir.FunctionType(t, [t, t, t]))
-            return builder.call(fn, args)
-        return a(a, b, c), codegen
+    import numba
 
     @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
-    def step(w, g, f, b, fb, neg_lr, wd, mu, mask_g, use_wd, use_mu, fnext, xnext, prep):  # pragma: no cover
+    def step(w, g, mk, b, fb0, fb1, neg_lr, wd, mu,  # pragma: no cover
+             mask_g, use_wd, use_mu, mnext, xnext, prep):
         one = np.float32(1.0)
         half = np.float32(0.5)
         for i in range(w.shape[0]):
-            m = f[i]
+            keep = mk[i] != 0
+            m = np.float32(mk[i])  # (the mask as a number: exactly the engine's float copy)
             wi = w[i]
             x = wi * m
             gi = g[i] * m if mask_g else g[i]
             d = fma(x, wd, gi) if use_wd else gi
             if use_mu:
                 d = b[i] * mu + d  # (two roundings: no contraction without fastmath)
-                b[i] = d * fb[i]
+                b[i] = d * (fb1 if keep else fb0)
             xn = fma(d, neg_lr, x)
             small = abs(m) < half
             coeff = m if small else m - one
@@ -72,7 +69,7 @@ def compiled() -> Callable[..., None] | None:
             wn = fma(coeff, xn - wi, base)
             w[i] = wn
             if prep:  # the next step's pass 1, while the weight is at hand
-                xnext[i] = wn * fnext[i]
+                xnext[i] = wn * np.float32(mnext[i])
 
     return step
 
@@ -83,37 +80,25 @@ class CompiledStep:
     def __init__(self, offsets: Sequence[int], blocks: Sequence[tuple[int, int, int]]):
         self.offsets = list(offsets)
         self.blocks = list(blocks)  # (layer, start, end) in flat coordinates
-        self.pool: ThreadPoolExecutor | None = None
-        self.workers = 0
+        self.pool = BlockPool()
 
-    def _map(self, fn: Callable[[tuple[int, int, int]], None]) -> None:
-        threads = max(1, min(torch.get_num_threads(), len(self.blocks)))
-        if threads == 1:
-            for block in self.blocks:
-                fn(block)
-            return
-        if self.pool is None or self.workers != threads:
-            if self.pool is not None:
-                self.pool.shutdown()
-            self.pool, self.workers = ThreadPoolExecutor(threads, thread_name_prefix="ast-step"), threads
-        for _ in self.pool.map(fn, self.blocks):
-            pass
-
-    def __call__(self, step: Callable[..., None], dense: Tensor, fmask: Tensor, momentum: Tensor | None,
-                 fback: Tensor, grads: Sequence[Tensor] | Tensor, masked: bool,
-                 hyper: Sequence[tuple[float, float, float]], fnext: Tensor | None = None,
+    def __call__(self, step: Callable[..., None], dense: Tensor, mask: Tensor, momentum: Tensor | None,
+                 fback: tuple[float, float], grads: Sequence[Tensor] | Tensor, masked: bool,
+                 hyper: Sequence[tuple[float, float, float]], mnext: Tensor | None = None,
                  xnext: Tensor | None = None) -> None:
-        """One step: ``grads`` is the flat masked gradient (``masked``) or the layers' gradients;
-        ``hyper`` each layer's (lr, weight decay, momentum); with ``fnext``, the next sub-net's
-        mask as numbers, the updated weights times it are written into ``xnext``."""
-        w_all, f_all, fb_all = dense.numpy(), fmask.numpy(), fback.numpy()
-        prep = fnext is not None and xnext is not None
-        fn_all = fnext.numpy() if prep else w_all[:0]  # type: ignore[union-attr]
+        """One step: ``mask`` is the sub-net's flat bool mask; ``fback`` pass 4's factor at a
+        masked-out and at a kept weight; ``grads`` the flat masked gradient (``masked``) or the
+        layers' gradients; ``hyper`` each layer's (lr, weight decay, momentum); with ``mnext``,
+        the next sub-net's flat mask, the updated weights times it are written into ``xnext``."""
+        w_all, m_all = dense.numpy(), mask.view(torch.uint8).numpy()
+        prep = mnext is not None and xnext is not None
+        mn_all = mnext.view(torch.uint8).numpy() if prep else m_all[:0]  # type: ignore[union-attr]
         xn_all = xnext.numpy() if prep else w_all[:0]  # type: ignore[union-attr]
         b_all = momentum.numpy() if momentum is not None else w_all[:0]
         g_flat = grads.numpy() if masked else None  # type: ignore[union-attr]
         g_layers = None if masked else [g.detach().reshape(-1).numpy() for g in grads]  # type: ignore[union-attr]
         f32 = np.float32
+        fb0, fb1 = f32(fback[0]), f32(fback[1])
 
         def run(block: tuple[int, int, int]) -> None:
             layer, a, e = block
@@ -125,8 +110,7 @@ class CompiledStep:
                 g = g_layers[layer][a - start: e - start]  # type: ignore[index]
             use_mu = momentum is not None and mu != 0
             b = b_all[a:e] if use_mu else w_all[:0]
-            fb = fb_all[a:e] if use_mu else w_all[:0]
-            step(w_all[a:e], g, f_all[a:e], b, fb, f32(-lr), f32(wd), f32(mu), not masked, wd != 0, use_mu,
-                 fn_all[a:e] if prep else fn_all, xn_all[a:e] if prep else xn_all, prep)
+            step(w_all[a:e], g, m_all[a:e], b, fb0, fb1, f32(-lr), f32(wd), f32(mu), not masked, wd != 0,
+                 use_mu, mn_all[a:e] if prep else mn_all, xn_all[a:e] if prep else xn_all, prep)
 
-        self._map(run)
+        self.pool.map(run, self.blocks)
