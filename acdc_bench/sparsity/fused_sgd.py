@@ -108,10 +108,12 @@ class BlockPool:
 
 
 @functools.cache
-def numba_fma() -> Any:
-    """``fma(a, b, c)`` (LLVM's fused multiply-add, one rounding) for numba-compiled loops, or
-    None without numba."""
+def numba_tools() -> tuple[Callable[[Callable], Callable], Any] | None:
+    """(``jit``, ``fma``) for the compiled loops, or None without numba: ``jit`` compiles a
+    loop without the GIL, cached on disk, with IEEE float semantics (no fastmath: no reordering
+    or contraction); ``fma(a, b, c)`` is LLVM's fused multiply-add (one rounding)."""
     try:
+        import numba
         from llvmlite import ir
         from numba.extending import intrinsic
     except ImportError:
@@ -125,18 +127,28 @@ def numba_fma() -> Any:
             return builder.call(fn, args)
         return a(a, b, c), codegen
 
-    return fma
+    return numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy"), fma
 
 
-@functools.cache
-def compiled() -> Callable[..., None] | None:
-    """The masked SGD loop (made on first use, cached on disk by numba), or None without numba."""
-    fma = numba_fma()
-    if fma is None:
-        return None
-    import numba
+Loop = Callable[..., None]
 
-    @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+
+def compiled_loop(build: Callable[[Any, Any], Loop]) -> Callable[[], Loop | None]:
+    """Decorator: ``build(jit, fma)`` makes a compiled loop; the decorated name returns it (built
+    on first use, cached on disk by numba), or None without numba."""
+    @functools.cache
+    @functools.wraps(build)
+    def get() -> Loop | None:
+        tools = numba_tools()
+        return None if tools is None else build(*tools)
+    return get
+
+
+@compiled_loop
+def compiled(jit: Any, fma: Any) -> Callable[..., None]:
+    """The masked SGD loop."""
+
+    @jit
     def step(w, g, m, b, neg_lr, wd, mu, use_wd, use_mu, first):  # pragma: no cover
         for i in range(w.shape[0]):
             gi = g[i] * np.float32(m[i])  # the mask pass: x * 0 is a zero of x's sign, x * 1 is x

@@ -29,25 +29,21 @@ the masked methods' SGD step the same way.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from acdc_bench.sparsity.fused_sgd import BlockPool, numba_fma
+from acdc_bench.sparsity.fused_sgd import BlockPool, compiled_loop
 
 
-@functools.cache
-def compiled() -> Callable[..., None] | None:
-    """The compiled loop (made on first use, cached on disk by numba), or None without numba."""
-    fma = numba_fma()
-    if fma is None:
-        return None
-    import numba
+@compiled_loop
+def compiled(jit: Any, fma: Any) -> Callable[..., None]:
+    """AST's SGD step loop."""
 
-    @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+    @jit
     def step(w, g, mk, b, fb0, fb1, neg_lr, wd, mu,  # pragma: no cover
              mask_g, use_wd, use_mu, mnext, xnext, prep):
         one = np.float32(1.0)
