@@ -165,7 +165,6 @@ def fused_dense(base: torch.nn.Module, common: list[str]) -> Runner:
     fused = MaskedSGD(masks.weights, masks.masks)
     fused.attach(r.optimizer)
     r.method.after_backward = lambda step: fused.step()  # type: ignore[method-assign]
-    r.fused = fused  # type: ignore[attr-defined]
     return r
 
 

@@ -342,9 +342,8 @@ def test_the_fused_sgd_step_gives_the_numbers_of_the_mask_pass_and_torch_sgd(ove
     runs = []
     for fused in (False, True):
         cfg, model, m = build(*overrides, steps_per_epoch=5)
-        if channels_last:
+        if channels_last:  # the method made again on the channels-last weights
             model = model.to(memory_format=torch.channels_last)
-            cfg, _, m = build(*overrides, steps_per_epoch=5)
             m = type(m)(cfg, model, 6, 5, run_dir=None, is_main=True, device=torch.device("cpu"), eval_res=8)
         m.fused_sgd.enabled = fused
         m.fused_sgd.block = 50

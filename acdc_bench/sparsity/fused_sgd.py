@@ -238,9 +238,8 @@ class MaskedSGD:
             b = memory_flat(buf).numpy() if buf is not None else arrays[0][:0]  # type: ignore[union-attr]
             lr, wd = float(group["lr"]), float(group["weight_decay"])
             hyper = (np.float32(-lr), np.float32(wd), np.float32(mu), wd != 0, mu != 0, first)
-            n = w.numel()
             items += [(arrays[0][a:e], arrays[1][a:e], mask[a:e], b[a:e] if buf is not None else b, hyper)
-                      for a in range(0, n, self.block) for e in (min(n, a + self.block),)]
+                      for _, a, e in blocks([w.numel()], self.block)]
 
         def run(item: tuple) -> None:
             w, g, m, b, (neg_lr, wd, mu, use_wd, use_mu, first) = item
