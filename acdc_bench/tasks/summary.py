@@ -1,4 +1,6 @@
-"""``task=summary``: the model, its masks, FLOPs and the method's schedule, as one JSON object.
+"""``task=summary``: the model, its masks, FLOPs (inference, and training from the schedule:
+``training_flops``, ``training_flops_fraction`` over dense training of the same model, images
+and epochs, cumulative per epoch in ``schedule``) and the method's schedule, as one JSON object.
 
 No data is read and nothing is trained: the masks are the ones ``distribution`` gives the
 initial weights at ``sparsity`` (through the method when it has masks: RigL's initial ones,
@@ -27,6 +29,28 @@ def planned_steps_per_epoch(cfg: DictConfig) -> int | None:
     return max(1, int(n) // int(ds.batch_size))
 
 
+def planned_training_flops(cfg: DictConfig, model: Any, layers: Any, method: Any, epochs: int,
+                           steps_per_epoch: int | None) -> Any:
+    """The run's training FLOPs from the method's schedule (``metrics.training_flops``), at the
+    recipe's training resolution of each epoch, the global batch per step; None when the
+    dataset config states no training set size. Global magnitude distributions have no trained
+    weights here: their per-layer densities are the ones they give the initial weights (as
+    for the inference FLOPs above)."""
+    if steps_per_epoch is None:
+        return None
+    from acdc_bench.metrics.training_flops import run_training_flops
+    from acdc_bench.schedules import resolution_at_epoch
+
+    r = cfg.dataset.resolution
+
+    def resolution(epoch: int) -> int:
+        return resolution_at_epoch(epoch, epochs, int(r.min_res), int(r.max_res), float(r.start_ramp),
+                                   float(r.end_ramp))
+
+    return run_training_flops(model, layers, epochs, method.training_steps, resolution,
+                              int(cfg.dataset.in_chans), int(cfg.dataset.batch_size))
+
+
 def summary(cfg: DictConfig) -> dict[str, Any]:
     import torch
 
@@ -50,6 +74,7 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
     method = method_class(cfg.method.name)(cfg, model, epochs, steps_per_epoch or 1, is_main=True,
                                            device=torch.device("cpu"), eval_res=eval_res)
     layers = prunable_layers(model)
+    cost = planned_training_flops(cfg, model, layers, method, epochs, steps_per_epoch)
     masks = method.preview_masks()
     described = method.describe()
     if masks is None:  # a method without masks (dense): the masks `distribution` would give
@@ -74,7 +99,12 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
     kept = sum(d * layer.numel for d, layer in zip(densities, layers, strict=True))
     out["prunable_sparsity"] = 1.0 - kept / prunable
     out.update(described)
-    out["schedule"] = [{"epoch": e, **method.schedule(e)} for e in range(epochs)]
+    if cost is None:
+        out.update({"training_flops": None, "training_flops_fraction": None})
+    else:
+        out.update(cost.summary(epochs - 1))
+    out["schedule"] = [{"epoch": e, **method.schedule(e), **(cost.row(e) if cost else {})}
+                       for e in range(epochs)]
     from acdc_bench.recipes import build_recipe  # the recipe's plan: LR and trainable parameters per epoch
 
     recipe = build_recipe(cfg, model, epochs, steps_per_epoch or 1)
