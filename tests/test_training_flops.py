@@ -23,6 +23,7 @@ CONV, LINEAR = 576, 128
 F_DENSE = 2 * (CONV + LINEAR)
 BATCH, SPE = 2, 4  # images per step, steps per epoch
 # Uniform with no dense layer: every layer at the target sparsity exactly.
+TINY_MODEL = ["model=resnet20", "model.width=0.25"]
 UNIFORM = ["distribution=uniform", "distribution.keep_dense=[]", "sparsity=0.5"]
 
 
@@ -165,3 +166,16 @@ def test_a_runs_rows_and_summary_carry_the_schedules_count(tmp_path: Path):
         assert row["training_flops_fraction"] == pytest.approx(plan["training_flops_fraction"])
     assert summary["training_flops"] == pytest.approx(planned["training_flops"])
     assert 0 < summary["training_flops_fraction"] < 1
+
+
+def test_training_cost_of_a_config_for_other_tasks():
+    from acdc_bench.tasks.summary import training_cost
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        synthetic = compose(config_name="config",
+                            overrides=["dataset=synthetic", *TINY_MODEL, "method=gmp", "epochs=8"])
+        digits = compose(config_name="config", overrides=["dataset=digits", *TINY_MODEL])
+    cost = training_cost(synthetic)
+    assert cost is not None and 0 < cost["training_flops_fraction"] < 1 and cost["training_flops"] > 0
+    assert training_cost(digits) is None  # no training set size stated: unknown steps per epoch

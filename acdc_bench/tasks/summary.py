@@ -51,28 +51,50 @@ def planned_training_flops(cfg: DictConfig, model: Any, layers: Any, method: Any
                               int(cfg.dataset.in_chans), int(cfg.dataset.batch_size))
 
 
+def planned_run(cfg: DictConfig) -> tuple[Any, Any, int | None]:
+    """The model (seeded, as training builds it) and the method of ``cfg``'s run, on the CPU,
+    with the steps per epoch the dataset config states (None: unknown, the method plans 1)."""
+    import torch
+
+    from acdc_bench.models import create_model
+    from acdc_bench.sparsity.methods import method_class
+
+    torch.manual_seed(int(cfg.seed))
+    model = create_model(cfg.model, int(cfg.dataset.num_classes), int(cfg.dataset.in_chans))
+    model = method_class(cfg.method.name).prepare_model(cfg, model)  # the model training would build
+    steps_per_epoch = planned_steps_per_epoch(cfg)
+    method = method_class(cfg.method.name)(cfg, model, int(cfg.epochs), steps_per_epoch or 1, is_main=True,
+                                           device=torch.device("cpu"), eval_res=int(cfg.dataset.eval_res))
+    return model, method, steps_per_epoch
+
+
+def training_cost(cfg: DictConfig) -> dict[str, Any] | None:
+    """``training_flops``, ``training_flops_fraction`` (and AST's ``training_flops_parts``) of
+    ``cfg``'s whole run, from its schedule alone (no data read); None when the dataset config
+    states no training set size. For tasks that report a cost beside their own measurements."""
+    from acdc_bench.sparsity.masks import prunable_layers
+
+    model, method, steps_per_epoch = planned_run(cfg)
+    epochs = int(cfg.epochs)
+    cost = planned_training_flops(cfg, model, prunable_layers(model), method, epochs, steps_per_epoch)
+    return None if cost is None else cost.summary(epochs - 1)
+
+
 def summary(cfg: DictConfig) -> dict[str, Any]:
     import torch
 
     from acdc_bench.metrics.sparse import sparse_report
-    from acdc_bench.models import create_model
     from acdc_bench.sparsity.distributions import build_distribution
     from acdc_bench.sparsity.masks import prunable_layers
-    from acdc_bench.sparsity.methods import method_class
 
     # Hydra's job logging writes to stdout, which is the JSON's alone.
     print(f"[acdc-bench] summary of {cfg.model.name} on {cfg.dataset.name}", file=sys.stderr, flush=True)
-    torch.manual_seed(int(cfg.seed))
-    model = create_model(cfg.model, int(cfg.dataset.num_classes), int(cfg.dataset.in_chans))
-    model = method_class(cfg.method.name).prepare_model(cfg, model)  # the model training would build
+    model, method, steps_per_epoch = planned_run(cfg)
     epochs = int(cfg.epochs)
     eval_res = int(cfg.dataset.eval_res)
-    steps_per_epoch = planned_steps_per_epoch(cfg)
     if steps_per_epoch is None:
         print(f"[acdc-bench] dataset {cfg.dataset.name} states no training set size: step-based schedules "
               "are shown for 1 step per epoch", file=sys.stderr, flush=True)
-    method = method_class(cfg.method.name)(cfg, model, epochs, steps_per_epoch or 1, is_main=True,
-                                           device=torch.device("cpu"), eval_res=eval_res)
     layers = prunable_layers(model)
     cost = planned_training_flops(cfg, model, layers, method, epochs, steps_per_epoch)
     masks = method.preview_masks()
