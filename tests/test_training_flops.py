@@ -175,7 +175,7 @@ def test_training_cost_of_a_config_for_other_tasks():
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         synthetic = compose(config_name="config",
                             overrides=["dataset=synthetic", *TINY_MODEL, "method=gmp", "epochs=8"])
-        digits = compose(config_name="config", overrides=["dataset=digits", *TINY_MODEL])
+        digits = compose(config_name="config", overrides=["dataset=digits", *TINY_MODEL, "method=dense"])
     cost = training_cost(synthetic)
     assert cost is not None and 0 < cost["training_flops_fraction"] < 1 and cost["training_flops"] > 0
     assert training_cost(digits) is None  # no training set size stated: unknown steps per epoch
