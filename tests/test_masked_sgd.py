@@ -130,6 +130,8 @@ def test_the_other_settings_take_torchs_step_with_the_mask_pass(kwargs):
         opt = cls(_groups(model, 1e-3), lr=lr, momentum=0.9, **kwargs)
         read_masks(opt, lambda masks=masks: masks)  # torch's SGD: the pass as a step pre-hook
         runs.append((model, opt, masks))
+    calls: list[int] = []
+    runs[1][1].register_step_pre_hook(lambda o, a, k: calls.append(1))
     for step in range(3):
         for model, opt, _ in runs:
             x, y = _batch(step)
@@ -137,7 +139,7 @@ def test_the_other_settings_take_torchs_step_with_the_mask_pass(kwargs):
             nn.functional.cross_entropy(model(x.to(next(model.parameters()).dtype)), y).backward()
             opt.step()
     (model_a, opt_a, _), (model_b, opt_b, masks) = runs
-    assert opt_b.applied == 0
+    assert opt_b.applied == 0 and len(calls) == 3  # (torch's step inside: the hooks ran once per step)
     for a, b in zip(model_a.parameters(), model_b.parameters(), strict=True):
         assert torch.equal(a, b)
     assert all(not w[~m].any() for w, m in zip(masks.weights, masks.masks, strict=True))

@@ -324,7 +324,8 @@ _NO_MASK = np.zeros(0, dtype=np.uint8)
 def read_masks(optimizer: torch.optim.Optimizer, reader: MaskReader) -> RemovableHandle | None:
     """Make ``optimizer``'s step apply the masks ``reader`` returns: :class:`MaskedSGD` reads them
     itself; any other optimizer gets the masks' own pass over the gradients as a step pre-hook
-    (returned, to remove it). Either way the pass belongs to the step, after every hook."""
+    (returned, to remove it; it runs among the step pre-hooks in the order they were registered,
+    while :class:`MaskedSGD` applies the masks after all of them)."""
     if isinstance(optimizer, MaskedSGD):
         optimizer.read_masks(reader)
         return None
