@@ -1,6 +1,8 @@
 """``recipe=ffcv``: paper 001 App. A, the FFCV ImageNet recipe, for every image run.
 
-SGD with momentum (optionally Nesterov), weight decay on weights only, the learning rate a
+SGD with momentum (optionally Nesterov; :class:`~acdc_bench.sparsity.fused_sgd.MaskedSGD`:
+torch's SGD, its step applying the method's gradient masks, one compiled loop for plain SGD
+on the CPU), weight decay on weights only, the learning rate a
 linear warm-up from ``optim.lr_start_fraction`` x peak to ``optim.lr`` at
 ``optim.lr_peak_epoch`` and a linear decay to 0 at the end of training, set every step
 (:func:`acdc_bench.schedules.lr_at_step`). All parameters train in every epoch. The
@@ -18,6 +20,7 @@ from torch import nn
 from acdc_bench import validation as V
 from acdc_bench.recipes.base import Recipe, param_groups
 from acdc_bench.schedules import lr_at_step
+from acdc_bench.sparsity.fused_sgd import MaskedSGD
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,8 @@ class FFCV(Recipe):
 
     def optimizer(self) -> torch.optim.Optimizer:
         o = self.settings
-        return torch.optim.SGD(param_groups(self.model, o.weight_decay), lr=o.lr, momentum=o.momentum,
-                               nesterov=o.nesterov)
+        return MaskedSGD(param_groups(self.model, o.weight_decay), lr=o.lr, momentum=o.momentum,
+                         nesterov=o.nesterov)
 
     def lr(self, step: int) -> float:
         o = self.settings

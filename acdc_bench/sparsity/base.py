@@ -11,17 +11,32 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from acdc_bench.metrics.training_flops import Steps
+from acdc_bench.sparsity.fused_sgd import GradientMasks, read_masks
 
 
 class SparsityMethod:
     """Base class: dense training (every hook is a no-op).
 
-    Hook order within one training step::
+    Hook order within one training step (``acdc_bench.trainer.step.train_step``)::
 
-        before_forward(step) -> forward/backward -> after_backward(step)
-        -> optimizer.step() -> after_optimizer_step(step)
+        before_forward(step) -> forward/backward -> (AMP: unscale) -> after_backward(step)
+        -> optimizer.step(): the mask of gradient_masks() applied inside it
+        -> after_optimizer_step(step)
+
+    ``after_backward`` sees the dense gradients (RigL's grow scores, the dead-unit sample)
+    and leaves them in place: a method decides masks, the optimizer owns the update. At the
+    optimizer step every parameter that got a gradient still has it, dense, so gradient
+    clipping or an EMA placed between ``after_backward`` and the step reads them; the masks
+    come in inside the step (:class:`~acdc_bench.sparsity.fused_sgd.MaskedSGD`, the recipe's
+    SGD, folds them into its compiled loop; any other optimizer gets the masks' own pass as a
+    step pre-hook, :func:`~acdc_bench.sparsity.fused_sgd.read_masks`), and after it the
+    gradients are unspecified. The one exception is an engine that owns its weights' update:
+    AST's sub-net engine steps its prunable weights itself in ``after_backward`` (SGD merged
+    with its sub-net passes, :mod:`acdc_bench.sparsity.methods.ast.engine`) and leaves their
+    gradients None, so the optimizer's step skips them.
 
     ``step`` is the global step (0-based, counted over the whole run), ``epoch`` 0-based.
     """
@@ -35,6 +50,8 @@ class SparsityMethod:
         self.steps_per_epoch = steps_per_epoch
         self.context = context
         self.optimizer: torch.optim.Optimizer | None = None
+
+    _mask_hook: RemovableHandle | None = None  # the mask pass on an optimizer other than MaskedSGD
 
     # True when some parameters get no gradient at some steps (DDP must then look for them).
     ddp_find_unused_parameters: bool = False
@@ -74,9 +91,19 @@ class SparsityMethod:
         training, so they are the initial weights'). The default: every step dense."""
         return [Steps(self.steps_per_epoch)]
 
+    def gradient_masks(self) -> GradientMasks | None:
+        """The bool masks the optimizer step applies to the gradients now (read at every step,
+        by reference), or None: no mask this step (dense training, a dense phase)."""
+        return None
+
     # --- training hooks -------------------------------------------------------------
     def on_train_start(self, optimizer: torch.optim.Optimizer) -> None:
+        """Training starts (or resumes) with ``optimizer``: its step applies
+        :meth:`gradient_masks` from now on (any earlier optimizer's hook is removed)."""
+        if self._mask_hook is not None:
+            self._mask_hook.remove()
         self.optimizer = optimizer
+        self._mask_hook = read_masks(optimizer, self.gradient_masks)
 
     def on_epoch_start(self, epoch: int) -> None:
         pass

@@ -4,10 +4,10 @@ metrics, state.
 A method built on :class:`MaskedMethod` decides *when* and *with which scores* masks change
 (its schedule); this class owns *how*: ``prune`` (top-k of scores with the configured
 distribution, then weights and their momentum zeroed where masked), ``decompress`` (masks
-lifted, momentum of returning weights reset), masking of gradients after backward while
-``active`` (one pass per step: :class:`~acdc_bench.sparsity.masks.MaskSet` says why the
-weights need none), the sparse metrics of every epoch and of ``summary.json``, and the
-checkpoint state.
+lifted, momentum of returning weights reset), the masks the optimizer step applies to the
+gradients while ``active`` (:meth:`MaskedMethod.gradient_masks`; one pass per step, inside the
+recipe's SGD: :class:`~acdc_bench.sparsity.masks.MaskSet` says why the weights need none),
+the sparse metrics of every epoch and of ``summary.json``, and the checkpoint state.
 
 Settings: each method reads its config once into a frozen dataclass (``settings_class``,
 extending :class:`MaskedSettings`), used by ``check_config`` before any work and by
@@ -37,7 +37,6 @@ from acdc_bench.metrics.sparse import (
 from acdc_bench.sparsity import scores as S
 from acdc_bench.sparsity.base import SparsityMethod
 from acdc_bench.sparsity.distributions import DistributionSettings
-from acdc_bench.sparsity.fused_sgd import MaskedSGD
 from acdc_bench.sparsity.masks import MOMENTUM_RESETS, MaskSet, PrunableLayer, prunable_layers
 from acdc_bench.sparsity.packing import pack_bits, unpack_bits
 
@@ -214,8 +213,6 @@ class MaskedMethod(SparsityMethod):
         self.momentum_reset = s.momentum_reset
         self.active = False  # masks imposed on the gradients at every step
         self._densities: dict[float, tuple[float, ...] | None] = {}  # densities_at, by sparsity
-        # SGD's step of the prunable weights with the mask inside (plain SGD on the CPU, numba)
-        self.fused_sgd = MaskedSGD(self.masks.weights, self.masks.masks)
         eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
         self.stats = WeightStats(model, self.layers, int(cfg.dataset.in_chans), eval_res,
                                  s.mask_iou_every, s.mask_iou_start, steps_per_epoch)
@@ -271,20 +268,19 @@ class MaskedMethod(SparsityMethod):
     # ------------------------------------------------------------------ hooks
     def on_train_start(self, optimizer: torch.optim.Optimizer) -> None:
         super().on_train_start(optimizer)
-        self.fused_sgd.attach(optimizer)
         if self.active:  # masks set before training (RigL) or restored from a checkpoint:
             self.masks.apply_to_weights()  # zero what they mask, once (the steps keep it zero)
             self.masks.mask_momentum(optimizer)
 
+    def gradient_masks(self) -> MaskSet | None:
+        """The masks while ``active``: the optimizer step masks the gradients with them (one
+        pass; :mod:`acdc_bench.sparsity.masks` proves masked weights and momentum stay zero)."""
+        return self.masks if self.active else None
+
     def after_backward(self, step: int) -> None:
-        """The one mask pass of a sparse step: masked gradients leave masked weights and their
-        momentum exactly zero through the optimizer step (proof in ``acdc_bench.sparsity.masks``).
-        With plain SGD on the CPU the pass is inside SGD's own update of the prunable weights,
-        one compiled loop that leaves their gradients None (``acdc_bench.sparsity.fused_sgd``:
-        the same numbers). At an epoch's last step the dense gradient is sampled first (dead units)."""
+        """At an epoch's last step, a sample of the dense gradient (dead units). The masks
+        come in at the optimizer step (:meth:`gradient_masks`)."""
         self.stats.sample_gradients(step)
-        if self.active and not self.fused_sgd.step():
-            self.masks.apply_to_grads()
 
     def is_decompression(self, epoch: int) -> bool:
         """Whether ``epoch`` is in a decompression phase (``zero_fraction_decompressed``)."""

@@ -6,7 +6,7 @@ first is the input convolution and the last the classifier.
 
 A :class:`MaskSet` keeps one bool per prunable weight (1 byte), all in one flat buffer with
 a view per layer shaped (and strided) like its weight. The per-step work of sparse training
-is one fused multi-tensor product (``torch._foreach_mul_``): the gradients after backward.
+is one fused multi-tensor product (``torch._foreach_mul_``): the gradients at the optimizer step.
 It reads nothing back to the host, so a training step never waits for the device. The
 product's factors are the masks as 0/1 numbers of the weights' dtype (:attr:`MaskSet.factors`,
 a second flat buffer, made on first use and refreshed when the masks change). Float times
@@ -15,9 +15,11 @@ times the masks' bytes as ``uint8`` (ResNet-18's 11.2M weights: 1.7 ms against 3
 and a fifth of float times ``bool``. They cost 4 bytes per weight next to the masks' one; the
 masks stay the record (checkpoints, checksums, IoU), the factors are a cache of them. The
 products change no bit: x * 1 is x and x * 0 a zero of x's sign, whatever the factor's type.
-With plain SGD on the CPU and numba installed, the masked methods fold this pass into SGD's own
-update of the prunable weights: one compiled loop that reads each mask byte once and gives the
-same numbers (:mod:`acdc_bench.sparsity.fused_sgd`); the argument below holds for it unchanged.
+The pass belongs to the optimizer step: the method exposes its masks, the recipe's SGD applies
+them (:mod:`acdc_bench.sparsity.fused_sgd`: with plain SGD on the CPU and numba installed,
+inside SGD's own update, one compiled loop that reads each mask byte once and gives the same
+numbers; otherwise :meth:`MaskSet.apply_to_grads` before the step). The argument below holds
+for either.
 
 Why one pass suffices (no weight product after the optimizer step). Whenever masks change
 (prune, RigL's drop-and-grow, a restored checkpoint, AC/DC's decompression sparsity) the

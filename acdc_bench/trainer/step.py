@@ -41,7 +41,9 @@ def train_step(
     optimizer's), ``before_forward``, forward under ``autocast``, the objective, zero the
     gradients, scaled backward, unscale (so that ``after_backward`` sees true gradients,
     e.g. RigL's grow scores and AST's gradient correction), ``after_backward``, the
-    scaler's optimizer step (skipped on inf/NaN gradients under AMP), ``after_optimizer_step``.
+    scaler's optimizer step (skipped on inf/NaN gradients under AMP; the method's gradient
+    masks are applied inside it, so every gradient is still there, dense, before it),
+    ``after_optimizer_step``.
     """
     scaler = _NO_SCALING if scaler is None else scaler
     if lr is not None:

@@ -44,6 +44,17 @@ does not matter here (24-26 ms for the eager sweep from 64K weights to whole lay
 pass runs at the machine's ~30 GB/s whatever the cache level, so only fewer bytes per weight
 help. The same eager sweep for the masked methods (mask inside SGD's update) measured no gain;
 their compiled loop does (:mod:`acdc_bench.sparsity.fused_sgd`).
+
+**Why this sweep stays with the engine** and not in the recipe's optimizer (``MaskedSGD``, which
+owns the masked methods' update): AST's step is not "mask the gradients, then SGD". SGD runs
+on the working copy X, is merged into W through the sub-net's mask, the momentum outside the
+mask is restored, and the next sub-net's X is made, all on the engine's flat buffers (the
+optimizer's momentum buffers are views of its flat buffer), with gradient correction's masked
+gradient in between. An optimizer doing this would have to know sub-nets, their order and
+the working copy. So AST stays the one method that steps its prunable weights in
+``after_backward`` (their gradients then None, the optimizer's step skipping them: a clipping
+or EMA user must take its gradients inside ``after_backward``, or turn the sweep off with
+``one_sweep``); the optimizer steps the rest (biases, normalisation) with its own loop.
 """
 
 from __future__ import annotations
