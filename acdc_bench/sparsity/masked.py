@@ -269,7 +269,8 @@ class MaskedMethod(SparsityMethod):
         one compiled loop that leaves their gradients None (``acdc_bench.sparsity.fused_sgd``:
         the same numbers). At an epoch's last step the dense gradient is sampled first (dead units)."""
         self.stats.sample_gradients(step)
-        if self.active and not self.fused_sgd.step():
+        # Under loss scaling the scaler's step (skipped on an overflow) applies the update.
+        if self.active and (self.overflow is not None or not self.fused_sgd.step()):
             self.masks.apply_to_grads()
 
     def is_decompression(self, epoch: int) -> bool:
