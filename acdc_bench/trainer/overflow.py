@@ -2,7 +2,7 @@
 
 Under mixed precision ``GradScaler.unscale_`` finds inf/NaN gradients (an overflow of the
 scaled loss) and ``GradScaler.step`` then skips the optimizer's step. A method that reads the
-gradients itself (RigL's and AST's regrowth scores, AST's remembered gradient) must skip too:
+gradients itself (regrowth scores, a gradient remembered for the next step) must skip too:
 ``train_step`` hands it this flag before ``after_backward``. It stays on the device, so that
 the step waits for nothing; a method reads it back only where it reads anyway.
 """
