@@ -25,7 +25,7 @@ def test_each_rank_takes_its_own_gpu_or_the_only_one_it_sees():
     assert cuda_index(None, local_rank=3, world_size=8, count=8) == 3  # torchrun: the node's GPUs
     assert cuda_index(None, local_rank=0, world_size=1, count=4) == 0
     assert cuda_index(2, local_rank=0, world_size=1, count=4) == 2  # device=cuda:2 is kept
-    with pytest.raises(ConfigError, match=r"device=cuda:1 is not allowed; .*\[0, 0\] \(1 visible\)"):
+    with pytest.raises(ConfigError, match=r"device='cuda:1' is not allowed; .*\[0, 0\] \(1 visible\)"):
         cuda_index(1, local_rank=0, world_size=1, count=1)  # not silently cuda:0
     with pytest.raises(ConfigError, match="LOCAL_RANK=5 is not allowed"):
         cuda_index(None, local_rank=5, world_size=8, count=4)
@@ -35,7 +35,7 @@ def test_each_rank_takes_its_own_gpu_or_the_only_one_it_sees():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
 def test_a_named_gpu_without_any_gpu_is_a_one_line_error():
-    with pytest.raises(ConfigError, match="device=cuda:1 is not allowed; expected cpu or auto"):
+    with pytest.raises(ConfigError, match="device='cuda:1' is not allowed; expected cpu or auto"):
         select_device("cuda:1")
     assert select_device("auto") == torch.device("cpu")
 
