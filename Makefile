@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint clean gpu-check gpu-wheels
 
 setup:
 	@bash scripts/setup.sh
@@ -20,6 +20,13 @@ lint: setup
 
 clean:
 	rm -rf runs multirun outputs .pytest_cache
+
+# The GPU check (README "Checking a GPU machine"): `make gpu-wheels` here, then scripts/gpu_check.sh
+# on the GPU machine; `make gpu-check` runs it where you are (--rehearse: on the CPU, tiny sizes).
+gpu-wheels:
+	bash scripts/gpu_wheels.sh
+gpu-check:
+	bash scripts/gpu_check.sh $(ARGS)
 
 # ----------------------------------------------------------------------------- paper artefacts
 # `make fig3` runs the sweep of conf/experiment/fig3_methods.yaml, then writes its report to

@@ -260,9 +260,12 @@ class FFCVLoader(EpochCursor):
             epoch_iter.close()
 
     def _finish(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        # FFCV reuses its batch buffers: copy out of them (the copy also makes NCHW).
+        # FFCV reuses its batch buffers: copy out of them. The copy makes NCHW on the CPU; on a
+        # GPU it keeps FFCV's NHWC bytes as a channels-last NCHW tensor, the layout the trainer
+        # wants there (no second conversion per batch).
         x = x.to(self.device, non_blocking=True)
-        x = x.permute(0, 3, 1, 2)[:, : self.in_chans].to(torch.float32, memory_format=torch.contiguous_format)
+        layout = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        x = x.permute(0, 3, 1, 2)[:, : self.in_chans].to(torch.float32, memory_format=layout)
         if x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
             x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", antialias=True)
         x = self.normalise(x)

@@ -75,6 +75,14 @@ class RankShare:
         return -(-len(range(self.rank, n, self.world_size)) // self.batch_size)
 
 
+def to_device(t: Tensor, device: torch.device) -> Tensor:
+    """``t`` (on the host) on ``device``. To a GPU through pinned memory, so that the copy is
+    asynchronous: ``non_blocking=True`` from pageable memory waits for the copy all the same."""
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device, non_blocking=True)
+
+
 class Normalise:
     """``(x - mean) / std`` per channel on the training device.
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from acdc_bench.data.loader import IndexedLoader, Normalise, RankShare, epoch_generator
+from acdc_bench.data.loader import IndexedLoader, Normalise, RankShare, epoch_generator, to_device
 
 
 @dataclass
@@ -72,8 +72,8 @@ class TensorLoader(IndexedLoader):
             aug = self._draw(len(sel), gen) if self.train else None
             if b < start:
                 continue
-            x = self.images[sel].to(self.device, non_blocking=True)
-            y = self.labels[sel].to(self.device, non_blocking=True)
+            x = to_device(self.images[sel], self.device)
+            y = to_device(self.labels[sel], self.device)
             x = x.float() * self.scale
             if aug is not None:
                 x = self._apply(x, aug)

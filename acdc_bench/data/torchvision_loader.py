@@ -58,6 +58,7 @@ class TorchvisionLoader(TensorLoader):
             num_workers=self.num_workers,
             generator=epoch_generator(self.share.seed, self.epoch, salt=1 + self.share.rank + 1000 * start),
             persistent_workers=False,
+            pin_memory=self.device.type == "cuda",  # asynchronous copies to the GPU
         )
         for x, y in loader:
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)

@@ -51,8 +51,12 @@ class FFCV(Recipe):
 
     def optimizer(self) -> torch.optim.Optimizer:
         o = self.settings
+        # On a GPU torch's fused kernel: it reads the loss scaler's inf flag on the device, where
+        # with foreach SGD GradScaler.step reads it back to the host at every step. MaskedSGD
+        # takes the masks' own pass before a fused step (its compiled loop is CPU-only).
+        fused = all(p.device.type == "cuda" for p in self.model.parameters()) or None
         return MaskedSGD(param_groups(self.model, o.weight_decay), lr=o.lr, momentum=o.momentum,
-                         nesterov=o.nesterov)
+                         nesterov=o.nesterov, fused=fused)
 
     def lr(self, step: int) -> float:
         o = self.settings

@@ -64,7 +64,9 @@ class AdamWRecipe(Recipe):
 
     def optimizer(self) -> torch.optim.Optimizer:
         a = self.adamw
-        return torch.optim.AdamW(param_groups(self.model, a.weight_decay), lr=a.lr, betas=a.betas, eps=a.eps)
+        fused = all(p.device.type == "cuda" for p in self.model.parameters()) or None  # (as SGD's, ffcv.py)
+        return torch.optim.AdamW(param_groups(self.model, a.weight_decay), lr=a.lr, betas=a.betas, eps=a.eps,
+                                 fused=fused)
 
 
 class DenseTransfer(AdamWRecipe):

@@ -22,7 +22,8 @@ class SparsityMethod:
 
     Hook order within one training step (``acdc_bench.trainer.step.train_step``)::
 
-        before_forward(step) -> forward/backward -> (AMP: unscale) -> after_backward(step)
+        before_forward(step) -> forward/backward -> (AMP: unscale) -> note_overflow(flag)
+        -> after_backward(step)
         -> optimizer.step(): the mask of gradient_masks() applied inside it
         -> after_optimizer_step(step)
 
@@ -110,6 +111,22 @@ class SparsityMethod:
 
     def before_forward(self, step: int) -> None:
         pass
+
+    # --- mixed precision -------------------------------------------------------------
+    # This step's overflow flag (a 0-dim device tensor, non-zero: the loss scaler skips the
+    # optimizer's step), set by ``note_overflow`` before ``after_backward``; None: no loss scaling.
+    overflow: torch.Tensor | None = None
+
+    def note_overflow(self, flag: torch.Tensor | None) -> None:
+        """The scaler found inf/NaN gradients (``flag`` non-zero) or not; called every step
+        after the gradients are unscaled. A method that keeps something made of the gradients
+        (regrowth scores, a remembered gradient) must not keep an overflowed one."""
+        self.overflow = flag
+
+    def step_skipped(self) -> bool:
+        """Whether the loss scaler skips this step. Reads one number back from the device:
+        call it only where the method waits for the device anyway (a mask update)."""
+        return self.overflow is not None and bool(self.overflow)
 
     def after_backward(self, step: int) -> None:
         pass

@@ -37,6 +37,7 @@ from acdc_bench.recipes import build_recipe
 from acdc_bench.recipes.base import param_groups  # noqa: F401  (re-exported as acdc_bench.trainer.param_groups)
 from acdc_bench.schedules import resolution_at_epoch
 from acdc_bench.trainer.console import Console, table_row
+from acdc_bench.trainer.device import channels_last, device_kind, select_device, tune_backends
 from acdc_bench.trainer.guards import NAN_CHECK_EVERY, MaskAgreement, NonFiniteLoss
 from acdc_bench.trainer.preemption import Preemption
 from acdc_bench.trainer.run_state import (
@@ -49,12 +50,6 @@ from acdc_bench.trainer.run_state import (
 )
 from acdc_bench.trainer.settings import TrainerSettings
 from acdc_bench.trainer.step import train_step
-
-
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def git_commit() -> str | None:
@@ -81,11 +76,11 @@ class Trainer:
     # ------------------------------------------------------------------ set-up
     def setup(self) -> None:
         cfg, s = self.cfg, self.settings
-        self.device = select_device(s.device)
-        self.dist: DistInfo = init_distributed(self.device.type)
+        self.dist: DistInfo = init_distributed(device_kind(s.device))
+        self.device = select_device(s.device, self.dist.local_rank, self.dist.world_size)
         if self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
             torch.cuda.set_device(self.device)
+        tune_backends(self.device, s.deterministic)
         self.console = Console(self.dist.is_main, s.progress)
         # Hydra makes a run directory on every rank; rank 0's is the run's (a ${now:...} in
         # hydra.run.dir could differ by a second between ranks).
@@ -230,7 +225,7 @@ class Trainer:
             step = epoch * self.steps_per_epoch + i
             lr = self.recipe.lr(step)
             if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+                x = channels_last(x)
             loss, ce = train_step(self.ddp_model, x, y, step=step, optimizer=self.optimizer,
                                   method=self.method, loss_fn=self._loss_fn(step), lr=lr, scaler=self.scaler,
                                   autocast=autocast)
@@ -270,7 +265,7 @@ class Trainer:
         autocast = self._autocast()
         for x, y in self.data.val:
             if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+                x = channels_last(x)
             with autocast:
                 logits = self.model(x)
             sums += self.objective.eval_sums(logits, y)

@@ -54,7 +54,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
     p = state["python"]
     random.setstate((p["version"], tuple(p["internal"]), p["gauss_next"]))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        # One state per GPU seen at save time; a resume may see fewer (or more) GPUs.
+        for index, gpu_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(gpu_state, index)
 
 
 def seed_everything(seed: int) -> None:
@@ -226,7 +228,11 @@ class Checkpoints:
             )
         parts.model.load_state_dict(state["model"])
         parts.optimizer.load_state_dict(state["optimizer"])
-        parts.scaler.load_state_dict(state["scaler"])
+        if state["scaler"] or not parts.scaler.is_enabled():
+            parts.scaler.load_state_dict(state["scaler"])
+        else:  # written without mixed precision (a CPU run resumed on a GPU): a fresh loss scale
+            self.log(f"note: {path} holds no loss scale (written without mixed precision); starting "
+                     f"from the initial one")
         parts.method.load_state_dict(state["method"])
         common = {"history": list(state["history"]), "elapsed_before": float(state["elapsed_s"]),
                   "rng": state["rng"]}

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from acdc_bench.sparsity.base import SparsityMethod
+from acdc_bench.trainer.overflow import overflow_flag
 
 LossFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]  # (logits, labels) -> (objective, plain CE)
 
@@ -40,7 +41,8 @@ def train_step(
     Order (``SparsityMethod``'s contract): set the learning rate (``lr``: None keeps the
     optimizer's), ``before_forward``, forward under ``autocast``, the objective, zero the
     gradients, scaled backward, unscale (so that ``after_backward`` sees true gradients,
-    e.g. RigL's grow scores and AST's gradient correction), ``after_backward``, the
+    e.g. RigL's grow scores and AST's gradient correction), ``note_overflow`` (the scaler's
+    verdict, so that a method skips what the optimizer skips), ``after_backward``, the
     scaler's optimizer step (skipped on inf/NaN gradients under AMP; the method's gradient
     masks are applied inside it, so every gradient is still there, dense, before it),
     ``after_optimizer_step``.
@@ -56,6 +58,7 @@ def train_step(
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.unscale_(optimizer)
+    method.note_overflow(overflow_flag(scaler, optimizer))  # mixed precision: will this step be skipped?
     method.after_backward(step)
     scaler.step(optimizer)
     scaler.update()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from acdc_bench.data.loader import IndexedLoader, RankShare, epoch_generator
+from acdc_bench.data.loader import IndexedLoader, RankShare, epoch_generator, to_device
 
 IGNORE = -100
 
@@ -70,8 +70,7 @@ class TextLoader(IndexedLoader):
             if draws is not None:
                 batch["input_ids"], labels = self._mask(batch["input_ids"], batch["attention_mask"],
                                                         [d[:, :length] for d in draws])
-            yield ({k: v.to(self.device, non_blocking=True) for k, v in batch.items()},
-                   labels.to(self.device, non_blocking=True))
+            yield ({k: to_device(v, self.device) for k, v in batch.items()}, to_device(labels, self.device))
 
     def _draw(self, n: int, gen: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
         shape = (n, self.tensors["input_ids"].shape[1])

@@ -70,6 +70,7 @@ class RigL(MaskedMethod):
         # Dense layers (kept dense, or made dense by ERK) never change.
         self.updating = [c < w.numel() for c, w in zip(self.counts, weights, strict=True)]
         self.grow_scores: list[Tensor] | None = None
+        self.skipped_updates = 0  # mask updates skipped because the loss scaler skipped their step
         self.active = True  # sparse from the first step; weights masked in on_train_start
 
     def preview_masks(self) -> list[Tensor]:
@@ -105,7 +106,10 @@ class RigL(MaskedMethod):
     def after_optimizer_step(self, step: int) -> None:
         super().after_optimizer_step(step)
         if self.grow_scores is not None:
-            self.update(step, self.grow_scores)
+            if self.step_skipped():  # an overflow (mixed precision): no scores, the masks stay
+                self.skipped_updates += 1
+            else:
+                self.update(step, self.grow_scores)
             self.grow_scores = None
 
     @torch.no_grad()

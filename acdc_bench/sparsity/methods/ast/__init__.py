@@ -139,6 +139,7 @@ class AST(SparsityMethod):
         self.current = 0
         self.updated = False  # this step's prunable weights updated by the engine's one sweep
         self.grow_scores: list[Tensor] | None = None
+        self.skipped_updates = 0  # mask updates skipped because the loss scaler skipped their step
         self._refresh(range(n))
 
     @property
@@ -299,18 +300,24 @@ class AST(SparsityMethod):
                 w.grad = torch.zeros_like(w)
         if self.plan.update_index(step) is not None:
             self.grow_scores = S.gradient_magnitude(self.weights)  # dense gradient, before masking
+        # Under loss scaling the scaler's step (skipped on an overflow) applies the update, not
+        # the one sweep, and an overflowed gradient is neither projected nor remembered: it is
+        # zeroed on the device (the step is skipped, so nothing applies it).
+        sweep = self.overflow is None
         if self.gc is None:
             # one sweep: masked gradients, SGD, merge, momentum (else the separate passes)
-            self.updated = self.engine.sgd_update(k, prepare=(step + 1) % self.n)
+            self.updated = sweep and self.engine.sgd_update(k, prepare=(step + 1) % self.n)
             if not self.updated:
                 self.engine.mask_gradients(k)
         else:
             flat = self.engine.mask_gradients(k, avoid=self.gc.prev)
+            if self.overflow is not None:
+                flat.masked_fill_(self.overflow > 0, 0.0)
             if k > 0:  # not the first iteration of its inner group
                 self.gc.compare(flat, self.engine.fmask[k][0])  # eq. 5 inside sub-net k
             if k < self.n - 1:
                 self.gc.remember(flat)
-            self.updated = self.engine.sgd_update(k, masked=flat, prepare=(step + 1) % self.n)
+            self.updated = sweep and self.engine.sgd_update(k, masked=flat, prepare=(step + 1) % self.n)
         self.engine.stash_momentum()
 
     @torch.no_grad()
@@ -320,6 +327,9 @@ class AST(SparsityMethod):
             self.engine.merge(k)
             self.engine.restore_momentum(k)
         self.iterations[k] += 1
+        if self.grow_scores is not None and self.step_skipped():  # an overflow: the masks stay
+            self.skipped_updates += 1
+            self.grow_scores = None
         if self.grow_scores is not None:
             m = self.plan.update_index(step)
             self.update(k, m, step, self.grow_scores)
