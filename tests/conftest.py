@@ -56,3 +56,61 @@ def kill_after_rows(args: list[str], metrics: Path, rows: int, env: dict | None 
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# ----------------------------------------------------------------------------- in-process composition
+# issue 22: a test that only needs the config `acdc-bench <overrides>` would run (or the one line it
+# refuses it with) composes it here, through the CLI's own steps, instead of starting a process.
+def compose_cli(*overrides: str):
+    """The config ``acdc-bench <overrides>`` runs (Hydra's node left out, as ``--cfg job`` prints
+    it), composed in this process by the CLI's own steps: resolvers, ``check_group_choices``
+    (an unknown group option exits 2 with one line), ``null_groups_removed``, then Hydra's
+    compose over the project's conf/. Hydra's and OmegaConf's errors are raised."""
+    from hydra import compose, initialize_config_dir
+
+    from acdc_bench.__main__ import CONF_DIR, check_group_choices, null_groups_removed
+    from acdc_bench.config import register_resolvers
+
+    register_resolvers()
+    check_group_choices(list(overrides))
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose("config", overrides=null_groups_removed(list(overrides)))
+
+
+def cfg_job(*overrides: str) -> str:
+    """What ``acdc-bench <overrides> --cfg job --resolve`` prints, in this process."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(compose_cli(*overrides), resolve=True)
+
+
+def cli_error(*overrides: str) -> tuple[int, str]:
+    """``(exit status, stderr)`` of ``acdc-bench <overrides>`` refusing its config before any work,
+    in this process, through the functions the CLI runs: ``compose_cli``, Hydra's errors made one
+    line by ``_one_line``, and the task's checks (``tasks.check_task``: ``validate`` and the
+    method's ``check_config``), each reported by the CLI's ``_fail``. ``(0, "")``: all checks pass
+    (nothing is run)."""
+    import contextlib
+    import io
+
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from acdc_bench.__main__ import _fail, _one_line
+    from acdc_bench.errors import ReportedError
+    from acdc_bench.tasks import check_task
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            try:
+                cfg = compose_cli(*overrides)
+            except (HydraException, OmegaConfBaseException) as e:
+                _fail(_one_line(e))
+            try:
+                check_task(cfg)
+            except ReportedError as e:
+                _fail(str(e), e.exit_code)
+        except SystemExit as exit_:
+            return int(exit_.code), err.getvalue()
+    return 0, err.getvalue()
