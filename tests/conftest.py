@@ -114,3 +114,19 @@ def cli_error(*overrides: str) -> tuple[int, str]:
         except SystemExit as exit_:
             return int(exit_.code), err.getvalue()
     return 0, err.getvalue()
+
+
+def task_stdout(*overrides: str) -> str:
+    """What ``acdc-bench <overrides>`` writes to stdout, for a task that needs no run directory
+    (``task=summary``), run in this process: ``compose_cli``, then ``tasks.run_task`` (the
+    task's checks first). A refused config raises its ``ReportedError``."""
+    import contextlib
+    import io
+
+    from acdc_bench.tasks import run_task
+
+    cfg = compose_cli(*overrides)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_task(cfg)
+    return out.getvalue()

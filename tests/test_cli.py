@@ -146,20 +146,22 @@ def test_experiment_null_is_the_default_no_experiment():
 # ----------------------------------------------------------------------------- the real command
 def test_bad_input_through_the_cli_fails_in_one_line_and_writes_nothing(tmp_path):
     """The CLI surface of the checks above, for an unknown group option (refused before Hydra
-    composes) and a bad field (refused by the task's checks), started at once."""
+    composes), a bad field (refused by ``validate``) and a method schedule that does not fit
+    (refused by the method's ``check_config``, tests/test_methods_cli.py), started at once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    cases = [BAD_INPUT[0], BAD_INPUT[1]]
+    cases = [([BAD_INPUT[0][0]], "method"), ([BAD_INPUT[1][0]], "sparsity"),
+             (["method=acdc", "epochs=30", "method.warmup_epochs=3"], "method.phase_epochs")]
     with ThreadPoolExecutor(len(cases)) as pool:
-        outs = list(pool.map(lambda c: run_cli("dataset=digits", c[0], f"hydra.run.dir={tmp_path / c[0]}"),
-                             cases))
-    for (override, field), out in zip(cases, outs, strict=True):
+        outs = list(pool.map(lambda k: run_cli("dataset=digits", *cases[k][0],
+                                               f"hydra.run.dir={tmp_path / str(k)}"), range(len(cases))))
+    for k, ((_, field), out) in enumerate(zip(cases, outs, strict=True)):
         assert out.returncode == 2, out.stderr
         assert "Traceback" not in out.stderr
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("acdc-bench: error: ") and field in lines[0]
-        assert not (tmp_path / override / "metrics.jsonl").exists()
-        assert not (tmp_path / override / "summary.json").exists()
+        assert not (tmp_path / str(k) / "metrics.jsonl").exists()
+        assert not (tmp_path / str(k) / "summary.json").exists()
 
 
 def test_multirun_with_basic_launcher(tmp_path):
