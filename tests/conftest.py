@@ -130,3 +130,31 @@ def task_stdout(*overrides: str) -> str:
     with contextlib.redirect_stdout(out):
         run_task(cfg)
     return out.getvalue()
+
+
+# ----------------------------------------------------------------------------- runs shared by the session
+# issue 22: tests that need the same finished tiny run (the same overrides, in any order) share it.
+# AC/DC over 4 epochs, one each: dense warm-up, compression, decompression, compression (shared by
+# tests/test_methods_cli.py and tests/test_transfer.py)
+ACDC_4 = ["method=acdc", "method.warmup_epochs=1", "method.phase_epochs=1",
+          "method.final_decompression_epochs=1", "method.final_compression_epochs=1"]
+
+
+@pytest.fixture(scope="session")
+def shared_run(tmp_path_factory):
+    """``shared_run(*overrides) -> (run_dir, CompletedProcess)``: ``acdc-bench <overrides>``
+    trained once per session with one torch thread (as :func:`trained_run`), its directory and
+    its output. Read-only: a test that resumes, extends or damages it works on a copy
+    (``shutil.copytree``); a run compared bit for bit with it needs ``OMP_NUM_THREADS=1`` too."""
+    runs: dict[tuple[str, ...], tuple[Path, subprocess.CompletedProcess]] = {}
+
+    def get(*overrides: str) -> tuple[Path, subprocess.CompletedProcess]:
+        key = tuple(sorted(overrides))
+        if key not in runs:
+            run_dir = tmp_path_factory.mktemp("shared") / "run"
+            out = run_cli(*overrides, f"hydra.run.dir={run_dir}", env={"OMP_NUM_THREADS": "1"})
+            assert out.returncode == 0, out.stderr
+            runs[key] = run_dir, out
+        return runs[key]
+
+    return get

@@ -16,9 +16,8 @@ ROW_KEYS = {"epoch", "lr", "train_res", "train_loss", "val_top1", "val_top5", "v
 TINY = ["dataset=digits", "model=resnet20", "method=dense", "model.width=0.25"]
 
 
-def test_two_epoch_digits_run_writes_metrics_and_summary(tmp_path):
-    out = run_cli(*TINY, "epochs=2", f"hydra.run.dir={tmp_path}")
-    assert out.returncode == 0, out.stderr
+def test_two_epoch_digits_run_writes_metrics_and_summary(shared_run):
+    tmp_path, out = shared_run(*TINY, "epochs=2")  # also tests/test_checkpoint_safety.py's
     rows = read_jsonl(tmp_path / "metrics.jsonl")
     assert [r["epoch"] for r in rows] == [0, 1]
     for r in rows:

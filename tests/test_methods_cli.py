@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from conftest import cli_error, kill_after_rows, read_jsonl, run_cli, task_stdout
+from conftest import ACDC_4, cli_error, kill_after_rows, read_jsonl, run_cli, task_stdout
 
 TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=3"]
 # Phases of one epoch so that 3 epochs hold compression, decompression, compression.
@@ -100,16 +100,16 @@ def test_a_schedule_that_does_not_fit_is_a_one_line_error_naming_the_field():
     assert "method.phase_epochs" in first and "Traceback" not in err
 
 
-def test_acdc_resumed_run_matches_an_uninterrupted_one(tmp_path):
+def test_acdc_resumed_run_matches_an_uninterrupted_one(shared_run, tmp_path):
     # dense 0, sparse 1, dense 2 (its model is dense_final.pt), sparse 3
-    args = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=4", "method=acdc",
-            "method.warmup_epochs=1", "method.phase_epochs=1", "method.final_decompression_epochs=1",
-            "method.final_compression_epochs=1"]
-    full, part = tmp_path / "full", tmp_path / "part"
-    assert run_cli(*args, f"hydra.run.dir={full}").returncode == 0
-    kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 1)
+    args = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=4", "trainer.progress=false",
+            *ACDC_4]
+    full = shared_run(*args)[0]  # one torch thread, as the interrupted run here; tests/test_transfer.py's too
+    part = tmp_path / "part"
+    one_thread = {"OMP_NUM_THREADS": "1"}
+    kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 1, env=one_thread)
     assert 1 <= len(read_jsonl(part / "metrics.jsonl")) < 4, "the kill should land mid-run"
-    out = run_cli(*args, f"hydra.run.dir={part}")
+    out = run_cli(*args, f"hydra.run.dir={part}", env=one_thread)
     assert out.returncode == 0, out.stderr
     strip = lambda rows: [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in rows]  # noqa: E731
     assert strip(read_jsonl(full / "metrics.jsonl")) == strip(read_jsonl(part / "metrics.jsonl"))
