@@ -46,20 +46,25 @@ def test_digits_learns(tmp_path):
 
 
 def test_rerun_continues_from_checkpoint_and_matches_uninterrupted(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
     full, part = tmp_path / "full", tmp_path / "part"
     args = [*TINY, "epochs=8"]
-    assert run_cli(*args, f"hydra.run.dir={full}").returncode == 0
-    kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 2)
+    one = {"OMP_NUM_THREADS": "1"}  # two runs at once on 2 cores; runs compared bit for bit: the same threads
+    with ThreadPoolExecutor(1) as pool:  # the uninterrupted run beside the interrupted one
+        uninterrupted = pool.submit(run_cli, *args, f"hydra.run.dir={full}", env=one)
+        kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 2, env=one)
+        assert uninterrupted.result().returncode == 0
     done = read_jsonl(part / "metrics.jsonl")
     assert 2 <= len(done) < 8, "the kill should land mid-run"
-    out = run_cli(*args, f"hydra.run.dir={part}")
+    out = run_cli(*args, f"hydra.run.dir={part}", env=one)
     assert out.returncode == 0, out.stderr
     assert "resuming" in out.stderr
     a, b = read_jsonl(full / "metrics.jsonl"), read_jsonl(part / "metrics.jsonl")
     strip = lambda rows: [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in rows]  # noqa: E731
     assert strip(a) == strip(b)
     # rerunning a finished run trains nothing and keeps the results
-    again = run_cli(*args, f"hydra.run.dir={full}")
+    again = run_cli(*args, f"hydra.run.dir={full}", env=one)
     assert again.returncode == 0 and "already finished" in again.stderr
     assert strip(read_jsonl(full / "metrics.jsonl")) == strip(a)
     assert json.loads((full / "summary.json").read_text())["final"]["val_top1"] == a[-1]["val_top1"]

@@ -23,9 +23,22 @@ SPARSE_KEYS = {"phase", "target_sparsity", "sparsity", "mask_iou", "zero_fractio
                "channel_sparsity"}
 
 
+@pytest.fixture(scope="module")
+def method_runs(tmp_path_factory) -> dict:
+    """``name -> (run directory, output)`` of the runs below, two at a time, one torch thread
+    each (2 cores)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = tmp_path_factory.mktemp("methods")
+    with ThreadPoolExecutor(2) as pool:
+        outs = pool.map(lambda n: run_cli(*TINY, *METHOD_RUNS[n], f"hydra.run.dir={root / n}",
+                                          env={"OMP_NUM_THREADS": "1"}), METHOD_RUNS)
+        return {n: (root / n, out) for n, out in zip(METHOD_RUNS, outs, strict=True)}
+
+
 @pytest.mark.parametrize("name", list(METHOD_RUNS))
-def test_three_epoch_digits_run_of_each_method(tmp_path, name):
-    out = run_cli(*TINY, *METHOD_RUNS[name], f"hydra.run.dir={tmp_path}")
+def test_three_epoch_digits_run_of_each_method(method_runs, name):
+    tmp_path, out = method_runs[name]
     assert out.returncode == 0, out.stderr
     rows = read_jsonl(tmp_path / "metrics.jsonl")
     assert [r["epoch"] for r in rows] == [0, 1, 2]
