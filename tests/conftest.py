@@ -1,4 +1,7 @@
-"""Shared test helpers: the CLI is the test surface, run as a real subprocess."""
+"""Shared test helpers: the CLI is the test surface, run as a real subprocess where the process
+matters (runs, exit codes, kills); a test that needs only the composed config, a pre-task error
+or a task's printout gets it in-process through the CLI's own steps (compose_cli, cli_error,
+task_stdout), and tests that need the same finished run share it (shared_run)."""
 
 from __future__ import annotations
 
