@@ -61,6 +61,7 @@ def _kill_mid_epoch(args: list[str], run: Path, epoch: int) -> dict:
             if state["epoch"] == epoch and inside:
                 seen = {"epoch": state["epoch"], "batch": part["batch"]}
                 break
+            time.sleep(0.005)  # the window is 12 steps; leave the cores to the runs between looks
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
