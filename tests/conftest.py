@@ -1,4 +1,7 @@
-"""Shared test helpers: the CLI is the test surface, run as a real subprocess."""
+"""Shared test helpers: the CLI is the test surface, run as a real subprocess where the process
+matters (runs, exit codes, kills); a test that needs only the composed config, a pre-task error
+or a task's printout gets it in-process through the CLI's own steps (compose_cli, cli_error,
+task_stdout), and tests that need the same finished run share it (shared_run)."""
 
 from __future__ import annotations
 
@@ -56,3 +59,105 @@ def kill_after_rows(args: list[str], metrics: Path, rows: int, env: dict | None 
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# ----------------------------------------------------------------------------- in-process composition
+# issue 22: a test that only needs the config `acdc-bench <overrides>` would run (or the one line it
+# refuses it with) composes it here, through the CLI's own steps, instead of starting a process.
+def compose_cli(*overrides: str):
+    """The config ``acdc-bench <overrides>`` runs (Hydra's node left out, as ``--cfg job`` prints
+    it), composed in this process by the CLI's own steps: resolvers, ``check_group_choices``
+    (an unknown group option exits 2 with one line), ``null_groups_removed``, then Hydra's
+    compose over the project's conf/. Hydra's and OmegaConf's errors are raised."""
+    from hydra import compose, initialize_config_dir
+
+    from acdc_bench.__main__ import CONF_DIR, check_group_choices, null_groups_removed
+    from acdc_bench.config import register_resolvers
+
+    register_resolvers()
+    check_group_choices(list(overrides))
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose("config", overrides=null_groups_removed(list(overrides)))
+
+
+def cfg_job(*overrides: str) -> str:
+    """What ``acdc-bench <overrides> --cfg job --resolve`` prints, in this process."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(compose_cli(*overrides), resolve=True)
+
+
+def cli_error(*overrides: str) -> tuple[int, str]:
+    """``(exit status, stderr)`` of ``acdc-bench <overrides>`` refusing its config before any work,
+    in this process, through the functions the CLI runs: ``compose_cli``, Hydra's errors made one
+    line by ``_one_line``, and the task's checks (``tasks.check_task``: ``validate`` and the
+    method's ``check_config``), each reported by the CLI's ``_fail``. ``(0, "")``: all checks pass
+    (nothing is run)."""
+    import contextlib
+    import io
+
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from acdc_bench.__main__ import _fail, _one_line
+    from acdc_bench.errors import ReportedError
+    from acdc_bench.tasks import check_task
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            try:
+                cfg = compose_cli(*overrides)
+            except (HydraException, OmegaConfBaseException) as e:
+                _fail(_one_line(e))
+            try:
+                check_task(cfg)
+            except ReportedError as e:
+                _fail(str(e), e.exit_code)
+        except SystemExit as exit_:
+            return int(exit_.code), err.getvalue()
+    return 0, err.getvalue()
+
+
+def task_stdout(*overrides: str) -> str:
+    """What ``acdc-bench <overrides>`` writes to stdout, for a task that needs no run directory
+    (``task=summary``), run in this process: ``compose_cli``, then ``tasks.run_task`` (the
+    task's checks first). A refused config raises its ``ReportedError``."""
+    import contextlib
+    import io
+
+    from acdc_bench.tasks import run_task
+
+    cfg = compose_cli(*overrides)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_task(cfg)
+    return out.getvalue()
+
+
+# ----------------------------------------------------------------------------- runs shared by the session
+# issue 22: tests that need the same finished tiny run (the same overrides, in any order) share it.
+# AC/DC over 4 epochs, one each: dense warm-up, compression, decompression, compression (shared by
+# tests/test_methods_cli.py and tests/test_transfer.py)
+ACDC_4 = ["method=acdc", "method.warmup_epochs=1", "method.phase_epochs=1",
+          "method.final_decompression_epochs=1", "method.final_compression_epochs=1"]
+
+
+@pytest.fixture(scope="session")
+def shared_run(tmp_path_factory):
+    """``shared_run(*overrides) -> (run_dir, CompletedProcess)``: ``acdc-bench <overrides>``
+    trained once per session with one torch thread (as :func:`trained_run`), its directory and
+    its output. Read-only: a test that resumes, extends or damages it works on a copy
+    (``shutil.copytree``); a run compared bit for bit with it needs ``OMP_NUM_THREADS=1`` too."""
+    runs: dict[tuple[str, ...], tuple[Path, subprocess.CompletedProcess]] = {}
+
+    def get(*overrides: str) -> tuple[Path, subprocess.CompletedProcess]:
+        key = tuple(sorted(overrides))
+        if key not in runs:
+            run_dir = tmp_path_factory.mktemp("shared") / "run"
+            out = run_cli(*overrides, f"hydra.run.dir={run_dir}", env={"OMP_NUM_THREADS": "1"})
+            assert out.returncode == 0, out.stderr
+            runs[key] = run_dir, out
+        return runs[key]
+
+    return get

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, read_jsonl, run_cli, trained_run
+from conftest import ROOT, read_jsonl, run_cli, task_stdout, trained_run
 
 ARGS = ["dataset=digits", "model=resnet20", "model.width=0.25", "method=ast",
         "method.gradient_correction=true", "method.subnet_sparsities=[0.9,0.95,0.98]", "epochs=3"]
@@ -100,9 +100,7 @@ def test_killed_run_resumes_to_the_same_metrics(full_run, tmp_path):
 
 
 def test_summary_task_describes_every_subnet():
-    out = run_cli("task=summary", *ARGS[:-1], "epochs=160", env=ENV)
-    assert out.returncode == 0, out.stderr
-    info = json.loads(out.stdout.strip().splitlines()[-1])
+    info = json.loads(task_stdout("task=summary", *ARGS[:-1], "epochs=160").strip().splitlines()[-1])
     assert [s["target_sparsity"] for s in info["subnets"]] == [0.9, 0.95, 0.98]
     assert info["final_prune_epoch"] == 110 and info["prunable_sparsity"] == pytest.approx(0.9, abs=1e-3)
     assert info["schedule"][110]["subnet_target_sparsity"] == {"0.9": 0.9, "0.95": 0.95, "0.98": 0.98}

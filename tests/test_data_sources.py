@@ -173,6 +173,23 @@ def _beton_vector_labels(path: Path, reader) -> np.ndarray:
     return np.stack([raw[int(p) : int(p) + ATTRS] for p in ptrs])
 
 
+def test_digits_are_scikit_learns_read_without_importing_it():
+    """``digits_arrays`` reads the file scikit-learn ships (its import costs a run 1.5 s):
+    the same images and labels as ``load_digits``, and scikit-learn left unimported."""
+    code = ("import sys; from acdc_bench.data.sources import digits_arrays; digits_arrays(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+    from sklearn.datasets import load_digits
+
+    from acdc_bench.data.sources import digits_arrays
+
+    images, labels = digits_arrays()
+    ref = load_digits()
+    assert images.dtype == ref.images.dtype and labels.dtype == ref.target.dtype
+    assert np.array_equal(images, ref.images) and np.array_equal(labels, ref.target)
+
+
 @pytest.mark.parametrize("fmt", ["imagefolder", "cifar", "celeba", "fashion_mnist"])
 def test_writer_keeps_labels_order_and_image_sizes(data_dirs, tmp_path, fmt):
     from acdc_bench.data.ffcv_loader import beton_labels

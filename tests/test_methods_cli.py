@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from conftest import kill_after_rows, read_jsonl, run_cli
+from conftest import ACDC_4, cli_error, kill_after_rows, read_jsonl, run_cli, task_stdout
 
 TINY = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=3"]
 # Phases of one epoch so that 3 epochs hold compression, decompression, compression.
@@ -23,9 +23,22 @@ SPARSE_KEYS = {"phase", "target_sparsity", "sparsity", "mask_iou", "zero_fractio
                "channel_sparsity"}
 
 
+@pytest.fixture(scope="module")
+def method_runs(tmp_path_factory) -> dict:
+    """``name -> (run directory, output)`` of the runs below, two at a time, one torch thread
+    each (2 cores)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = tmp_path_factory.mktemp("methods")
+    with ThreadPoolExecutor(2) as pool:
+        outs = pool.map(lambda n: run_cli(*TINY, *METHOD_RUNS[n], f"hydra.run.dir={root / n}",
+                                          env={"OMP_NUM_THREADS": "1"}), METHOD_RUNS)
+        return {n: (root / n, out) for n, out in zip(METHOD_RUNS, outs, strict=True)}
+
+
 @pytest.mark.parametrize("name", list(METHOD_RUNS))
-def test_three_epoch_digits_run_of_each_method(tmp_path, name):
-    out = run_cli(*TINY, *METHOD_RUNS[name], f"hydra.run.dir={tmp_path}")
+def test_three_epoch_digits_run_of_each_method(method_runs, name):
+    tmp_path, out = method_runs[name]
     assert out.returncode == 0, out.stderr
     rows = read_jsonl(tmp_path / "metrics.jsonl")
     assert [r["epoch"] for r in rows] == [0, 1, 2]
@@ -84,35 +97,32 @@ def test_summary_task_resnet50_imagenet_erk_without_data():
 
 
 def test_summary_steps_per_epoch_follow_the_batch_and_subset():
-    out = run_cli("task=summary", "dataset=fashion_mnist", "method=rigl", "dataset.batch_size=100",
-                  "+dataset.train_subset=1000", "epochs=4")
-    assert out.returncode == 0, out.stderr
-    s = json.loads(out.stdout)
+    s = json.loads(task_stdout("task=summary", "dataset=fashion_mnist", "method=rigl",
+                               "dataset.batch_size=100", "+dataset.train_subset=1000", "epochs=4"))
     assert s["steps_per_epoch"] == 10
     # RigL's drop fraction at an epoch's first step: alpha/2 (1 + cos(pi t / T_end)), T_end = 75% of 40 steps
     t = 10
     assert s["schedule"][1]["drop_fraction"] == pytest.approx(0.15 * (1 + math.cos(math.pi * t / 30)))
 
 
-def test_a_schedule_that_does_not_fit_is_a_one_line_error_naming_the_field(tmp_path):
-    out = run_cli("dataset=digits", "method=acdc", "epochs=30", "method.warmup_epochs=3",
-                  f"hydra.run.dir={tmp_path / 'run'}")
-    assert out.returncode == 2
-    first = out.stderr.strip().splitlines()[0]
-    assert "method.phase_epochs" in first and "Traceback" not in out.stderr
-    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+def test_a_schedule_that_does_not_fit_is_a_one_line_error_naming_the_field():
+    """In this process (the real command's surface for this check: tests/test_cli.py)."""
+    status, err = cli_error("dataset=digits", "method=acdc", "epochs=30", "method.warmup_epochs=3")
+    assert status == 2
+    first = err.strip().splitlines()[0]
+    assert "method.phase_epochs" in first and "Traceback" not in err
 
 
-def test_acdc_resumed_run_matches_an_uninterrupted_one(tmp_path):
+def test_acdc_resumed_run_matches_an_uninterrupted_one(shared_run, tmp_path):
     # dense 0, sparse 1, dense 2 (its model is dense_final.pt), sparse 3
-    args = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=4", "method=acdc",
-            "method.warmup_epochs=1", "method.phase_epochs=1", "method.final_decompression_epochs=1",
-            "method.final_compression_epochs=1"]
-    full, part = tmp_path / "full", tmp_path / "part"
-    assert run_cli(*args, f"hydra.run.dir={full}").returncode == 0
-    kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 1)
+    args = ["dataset=digits", "model=resnet20", "model.width=0.25", "epochs=4", "trainer.progress=false",
+            *ACDC_4]
+    full = shared_run(*args)[0]  # one torch thread, as the interrupted run here; tests/test_transfer.py's too
+    part = tmp_path / "part"
+    one_thread = {"OMP_NUM_THREADS": "1"}
+    kill_after_rows([*args, f"hydra.run.dir={part}"], part / "metrics.jsonl", 1, env=one_thread)
     assert 1 <= len(read_jsonl(part / "metrics.jsonl")) < 4, "the kill should land mid-run"
-    out = run_cli(*args, f"hydra.run.dir={part}")
+    out = run_cli(*args, f"hydra.run.dir={part}", env=one_thread)
     assert out.returncode == 0, out.stderr
     strip = lambda rows: [{k: v for k, v in r.items() if k != "epoch_time_s"} for r in rows]  # noqa: E731
     assert strip(read_jsonl(full / "metrics.jsonl")) == strip(read_jsonl(part / "metrics.jsonl"))
@@ -135,8 +145,6 @@ def _plan(epochs: int, warmup: int, phase: int, final_dense: int, final_sparse: 
     ([], 10, (1, 1, 2, 2)),  # the default run (make run): Fashion-MNIST's short plan
 ])
 def test_summary_prints_the_dataset_recipes_acdc_plan_without_method_overrides(args, epochs, plan):
-    out = run_cli("task=summary", *args)
-    assert out.returncode == 0, out.stderr
-    s = json.loads(out.stdout)
+    s = json.loads(task_stdout("task=summary", *args))
     assert s["epochs"] == epochs
     assert [(p["stage"], p["start"], p["end"]) for p in s["phases"]] == _plan(epochs, *plan)

@@ -4,7 +4,7 @@ halved) and the one-line error for a model that has no width multiplier."""
 from __future__ import annotations
 
 import torch
-from conftest import run_cli
+from conftest import cli_error
 from omegaconf import OmegaConf
 
 from acdc_bench.models import create_model
@@ -36,7 +36,7 @@ def test_half_width_resnet50_has_a_quarter_of_the_conv_weights():
     assert all(torch.equal(a, b) for a, b in pairs)
 
 
-def test_width_on_a_model_without_one_is_a_one_line_error(tmp_path):
-    out = run_cli("task=summary", "model=mobilenet_v1", "+model.width=0.5", f"hydra.run.dir={tmp_path}")
-    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
-    assert "model.width=0.5 is not allowed" in out.stderr and "1 (model.name=mobilenet_v1" in out.stderr
+def test_width_on_a_model_without_one_is_a_one_line_error():
+    status, err = cli_error("task=summary", "model=mobilenet_v1", "+model.width=0.5")
+    assert status == 2 and err.count("\n") == 1, err
+    assert "model.width=0.5 is not allowed" in err and "1 (model.name=mobilenet_v1" in err

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import kill_after_rows, read_jsonl, run_cli
+from conftest import kill_after_rows, read_jsonl, run_cli, task_stdout
 from omegaconf import OmegaConf
 
 from acdc_bench.errors import ConfigError
@@ -277,9 +277,7 @@ def test_gradual_unfreezing_from_the_cli_keeps_encoder_sparsity_and_resumes_exac
 
 
 def test_summary_prints_the_unfreezing_plan():
-    out = run_cli("task=summary", *TINY)
-    assert out.returncode == 0, out.stderr
-    s = json.loads(out.stdout)
+    s = json.loads(task_stdout("task=summary", *TINY))
     assert s["recipe"] == "gradual_unfreezing" and s["epochs"] == 4
     assert [{k: p[k] for k in ("epoch", "unfrozen_blocks", "lr_start", "lr_end")} for p in s["plan"]] == [
         {"epoch": e, "unfrozen_blocks": min(e, 2), "lr_start": 1e-4, "lr_end": 0.0} for e in range(4)]

@@ -70,13 +70,33 @@ def fashion_mnist(root: str) -> dict[str, tuple[Tensor, Tensor]]:
     return out
 
 
-def digits(split_seed: int, val_fraction: float) -> dict[str, tuple[Tensor, Tensor]]:
-    """scikit-learn's 8x8 digits (1,797 images), split into train/val by ``split_seed``."""
+def digits_arrays() -> tuple[Any, Any]:
+    """scikit-learn's 8x8 digits: images (1797, 8, 8), float64 in 0..16, and labels, as
+    ``sklearn.datasets.load_digits`` gives them (tests/test_data_sources.py checks), read from
+    the file scikit-learn ships without importing it: ``import sklearn.datasets`` takes 1.5 s,
+    which every short digits run paid. Where the file is not found, ``load_digits`` reads it."""
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.find_spec("sklearn")  # locates the package, imports nothing
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            with gzip.open(path, "rt") as f:
+                data = np.loadtxt(f, delimiter=",")
+            return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int)
     from sklearn.datasets import load_digits
 
-    data = load_digits()
-    x = torch.tensor(data.images, dtype=torch.float32).unsqueeze(1) / 16.0
-    y = torch.tensor(data.target, dtype=torch.long)
+    bunch = load_digits()
+    return bunch.images, bunch.target
+
+
+def digits(split_seed: int, val_fraction: float) -> dict[str, tuple[Tensor, Tensor]]:
+    """scikit-learn's 8x8 digits (1,797 images), split into train/val by ``split_seed``."""
+    images, labels = digits_arrays()
+    x = torch.tensor(images, dtype=torch.float32).unsqueeze(1) / 16.0
+    y = torch.tensor(labels, dtype=torch.long)
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(int(split_seed)))
     n_val = int(round(len(y) * val_fraction))
     val, train = order[:n_val], order[n_val:]

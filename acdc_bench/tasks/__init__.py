@@ -32,12 +32,19 @@ TASKS: dict[str, Task] = {
 }
 
 
-def run_task(cfg: DictConfig) -> Any:
+def check_task(cfg: DictConfig) -> Task:
+    """The checks every task gets before any work (a user error is one line, nothing written);
+    the tests call it in-process to see the CLI's messages without starting it."""
     validate(cfg, tasks=sorted(TASKS))
     task = TASKS[cfg.task]
     if task.needs_method:
         from acdc_bench.sparsity.methods import method_class
 
         method_class(cfg.method.name).check_config(cfg, int(cfg.epochs))
+    return task
+
+
+def run_task(cfg: DictConfig) -> Any:
+    task = check_task(cfg)
     module, fn = task.target.split(":")
     return getattr(importlib.import_module(module), fn)(cfg)

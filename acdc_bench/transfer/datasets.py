@@ -123,11 +123,11 @@ def _split(x: Tensor, y: Tensor, spec: DownstreamSpec, test_fraction: float = 0.
 
 def _digits(spec: DownstreamSpec) -> Splits:
     """scikit-learn's 8x8 digits (it ships them): 10 classes, half train, half test."""
-    from sklearn.datasets import load_digits
+    from acdc_bench.data.sources import digits_arrays
 
-    data = load_digits()
-    x = (torch.tensor(data.images, dtype=torch.float32) * (255.0 / 16.0)).round().to(torch.uint8).unsqueeze(1)
-    return _split(x, torch.tensor(data.target), spec)
+    images, labels = digits_arrays()
+    x = (torch.tensor(images, dtype=torch.float32) * (255.0 / 16.0)).round().to(torch.uint8).unsqueeze(1)
+    return _split(x, torch.tensor(labels), spec)
 
 
 # Fashion-MNIST's classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt,
