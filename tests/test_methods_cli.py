@@ -96,6 +96,8 @@ def test_summary_steps_per_epoch_follow_the_batch_and_subset():
 
 def test_a_schedule_that_does_not_fit_is_a_one_line_error_naming_the_field(tmp_path):
     out = run_cli("dataset=digits", "method=acdc", "epochs=30", "method.warmup_epochs=3",
+                  "method.phase_epochs=5", "method.final_decompression_epochs=10",
+                  "method.final_compression_epochs=15",
                   f"hydra.run.dir={tmp_path / 'run'}")
     assert out.returncode == 2
     first = out.stderr.strip().splitlines()[0]
