@@ -153,6 +153,9 @@ def pairwise(es: list[Entry], metric: str, by: str, a: Any, b: Any, where: dict[
         ea, eb = (pick(sides[s], key=lambda m: _value(m, metric)) for s in ("a", "b"))
         label = f"{fmt_coord(by, a)} − {fmt_coord(by, b)}{_where(ctx)}"
         out.append(_compare(metric, ea, eb, label, sign))
+    absent = [v for v in (a, b) if not any(same_value(e.coords.get(by), v) for e in es)]
+    if not out and absent and es:  # an arm the sweep lacks, not runs that failed
+        return Verdict(UNCHECKED, f"the sweep has no {coord_label(by)}={fmt_coord(by, absent[-1])} config")
     return judge(out, "comparisons")
 
 
