@@ -81,3 +81,19 @@ def test_realized_sparsity_of_a_masked_method_and_an_unexplained_gap():
     dense = Entry({}, Group("c", {}, [plain]), None, {})
     assert realized.flags([dense]) == ([], 0)
     assert "No config of this sweep has a sparsity target" in "\n".join(realized.section([dense]))
+
+
+def test_cost_ratio_adds_up_the_individual_runs_against_the_joint_one():
+    def group(n: int, subnets: list[float], flops: float) -> list[Entry]:
+        subs = [{"target_sparsity": t, "training_flops_fraction": flops} for t in subnets]
+        runs = [Run((), config={"seed": s}, status=FINISHED, summary={"subnets": subs}) for s in range(3)]
+        g = Group(str(subnets), {}, runs)
+        return [Entry({"n_subnets": n, "subnet": t}, g, t, {}) for t in subnets]
+
+    es = group(4, [0.5, 0.75], 0.4) + group(1, [0.5], 0.6) + group(1, [0.75], 0.4)
+    args = {"metric": "training_flops_fraction", "by": "n_subnets", "a": 4, "b": 1, "tolerance": 0.5}
+    near = claims.check(Claim("", "", "cost_ratio", {**args, "expect": 2.5}), es, "subnet")
+    assert near.verdict == claims.HOLDS  # (0.6 + 0.4) / 0.4 = 2.5, the joint run counted once
+    assert near.comparisons[0].diff.estimate == pytest.approx(0.0)
+    far = claims.check(Claim("", "", "cost_ratio", {**args, "expect": 4.0}), es, "subnet")
+    assert far.verdict == claims.FAILS

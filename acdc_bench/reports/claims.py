@@ -15,6 +15,7 @@ What each statement needs:
 - ``monotone`` (a trend): every consecutive step along the coordinate, in the stated direction;
 - ``saturates`` (the last step adds at most ``tolerance``): the last step's gain, per series;
 - ``loses_at_most`` (a loses little against b): b − a at most ``tolerance``, per context;
+- ``cost_ratio`` (b's runs cost ``expect`` times a's): the ratio per seed, within ``tolerance``;
 - ``gain_grows`` (a longer budget helps more at higher sparsity): per context, the gain from the
   first to the last value of ``along`` at ``by`` = ``high`` minus the same gain at ``by`` = ``low``
   (a difference of differences of four configs' seed means, ``stats.contrast_interval``);
@@ -228,6 +229,27 @@ def loses_at_most(es: list[Entry], metric: str, by: str, a: Any, b: Any, toleran
     return judge(out, f"comparisons within {tolerance:g}")
 
 
+def cost_ratio(es: list[Entry], metric: str, by: str, a: Any, b: Any, expect: float, tolerance: float,
+               **_: Any) -> Verdict:
+    """The runs at ``by``=b together cost ``expect`` (± ``tolerance``) times the run at ``by``=a: per
+    seed, the sum of the b configs' ``metric`` (one value per run, e.g. training FLOPs as a fraction of
+    dense at equal iterations) over a's, with the one-sample t interval over seeds. AST's sub-nets of
+    one run count once."""
+    def per_seed(side: Any) -> list[dict[Any, float]]:
+        groups = {id(e.group): e for e in es if same_value(e.coords.get(by), side)}
+        return [{r.seed: v for r in e.group.finished
+                 if (v := run_value(r, metric, e.subnet)) is not None} for e in groups.values()]
+
+    ga, gb = per_seed(a), per_seed(b)
+    if len(ga) != 1 or not gb:
+        return Verdict(UNCHECKED, f"needs one {coord_label(by)}={a} config and the {b} ones with {metric}")
+    seeds = [s for s in ga[0] if all(s in g for g in gb)]
+    ratios = [sum(g[s] for g in gb) / ga[0][s] - expect for s in seeds if ga[0][s] > 0]
+    label = f"{metric} of the {len(gb)} {coord_label(by)}={b} runs / the {by}={a} run − {expect:g}"
+    return judge([Comparison(label, mean_interval(ratios), (len(ratios), len(ratios)), WITHIN,
+                             tolerance=tolerance)] if ratios else [], "comparisons")
+
+
 def saturates(es: list[Entry], metric: str, along: str, tolerance: float, where: dict[str, Any] | None = None,
               **_: Any) -> Verdict:
     out: list[Comparison] = []
@@ -404,7 +426,7 @@ def entry_trend(es: list[Entry], metric: str, direction: int = 1, where: dict[st
 
 CHECKS: dict[str, Callable[..., Verdict]] = {
     "best_among": best_among, "pairwise": pairwise, "monotone": monotone, "saturates": saturates,
-    "gain_grows": gain_grows, "loses_at_most": loses_at_most,
+    "gain_grows": gain_grows, "loses_at_most": loses_at_most, "cost_ratio": cost_ratio,
     "best_column": best_column, "spread": spread, "above": above, "exceeds": exceeds,
     "entry_trend": entry_trend,
 }
