@@ -85,7 +85,11 @@ class Entry:
 
 # Adding a method to the benchmark is one entry here.
 ENTRIES: dict[str, Entry] = {
-    "acdc": Entry("acdc", epoch=10),  # 100-epoch plan: epoch 10 starts the first compression phase
+    # paper 001 App. B's 100-epoch plan (synthetic's own is a 2-epoch smoke run): epoch 10 starts
+    # the first compression phase
+    "acdc": Entry("acdc", ["method.warmup_epochs=10", "method.phase_epochs=5",
+                           "method.final_decompression_epochs=10", "method.final_compression_epochs=15"],
+                  epoch=10),
     "gmp": Entry("gmp", epoch=75),  # the last pruning epoch: the final, fixed mask
     "rigl": Entry("rigl", ["distribution=erk", "method.update_interval=100"], epoch=1, update_every=100),
     # AST-GC, 3 sub-nets: each changes its mask every 999 steps (the authors' CIFAR script), so

@@ -107,7 +107,9 @@ def test_summary_steps_per_epoch_follow_the_batch_and_subset():
 
 def test_a_schedule_that_does_not_fit_is_a_one_line_error_naming_the_field():
     """In this process (the real command's surface for this check: tests/test_cli.py)."""
-    status, err = cli_error("dataset=digits", "method=acdc", "epochs=30", "method.warmup_epochs=3")
+    status, err = cli_error("dataset=digits", "method=acdc", "epochs=30", "method.warmup_epochs=3",
+                            "method.phase_epochs=5", "method.final_decompression_epochs=10",
+                            "method.final_compression_epochs=15")
     assert status == 2
     first = err.strip().splitlines()[0]
     assert "method.phase_epochs" in first and "Traceback" not in err

@@ -20,6 +20,9 @@ from acdc_bench.trainer.step import train_step
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["dataset=digits", "model=resnet20", "model.width=0.25"]
+# paper 001 App. B's AC/DC plan (10% warm-up, 5-epoch phases, final 10 + 15): digits' own is a 10-epoch run
+APP_B = ["method=acdc", "method.warmup_epochs=null", "method.phase_epochs=5",
+         "method.final_decompression_epochs=10", "method.final_compression_epochs=15"]
 
 
 def _ce(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,7 +62,7 @@ def alternating(warmup: int, phase: int, n: int, final_dense: int, final_sparse:
 
 # ---------------------------------------------------------------------- AC/DC
 def test_acdc_100_epochs_is_the_readme_schedule():
-    _, _, m = build("method=acdc", "epochs=100")
+    _, _, m = build(*APP_B, "epochs=100")
     phases = phases_of(m, 100)
     # README: dense 0-9, sparse 10-14, dense 15-19, ..., sparse 70-74, dense 75-84, sparse 85-99
     assert phases == alternating(10, 5, 13, 10, 15)
@@ -104,14 +107,14 @@ def m_warmup(epochs: int) -> int:
     (100, ["method.momentum_reset=sometimes"], "method.momentum_reset"),
 ])
 def test_acdc_schedules_that_do_not_fit_name_the_field(epochs, overrides, field):
-    cfg = compose_cfg(*TINY, "method=acdc", f"epochs={epochs}", *overrides)
+    cfg = compose_cfg(*TINY, *APP_B, f"epochs={epochs}", *overrides)
     with pytest.raises(ConfigError) as err:
         method_class("acdc").check_config(cfg, epochs)
     assert err.value.field == field
 
 
 def test_acdc_sparsity_ramp_goes_linearly_over_the_compression_phases():
-    _, _, m = build("method=acdc", "epochs=100", "sparsity=0.98", "method.sparsity_ramp_start=0.9")
+    _, _, m = build(*APP_B, "epochs=100", "sparsity=0.98", "method.sparsity_ramp_start=0.9")
     targets = [m.schedule(e)["target_sparsity"] for e in range(100) if m.schedule(e)["phase"] == "sparse"]
     per_phase = targets[::5][:7] + [targets[-1]]  # 7 five-epoch phases, then the final one
     assert per_phase == pytest.approx([0.9 + 0.08 * k / 7 for k in range(8)])

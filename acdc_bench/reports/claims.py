@@ -14,6 +14,8 @@ What each statement needs:
 - ``best_among`` (``expect`` is the best): the expected config against every other in a context;
 - ``monotone`` (a trend): every consecutive step along the coordinate, in the stated direction;
 - ``saturates`` (the last step adds at most ``tolerance``): the last step's gain, per series;
+- ``loses_at_most`` (a loses little against b): b − a at most ``tolerance``, per context;
+- ``cost_ratio`` (b's runs cost ``expect`` times a's): the ratio per seed, within ``tolerance``;
 - ``gain_grows`` (a longer budget helps more at higher sparsity): per context, the gain from the
   first to the last value of ``along`` at ``by`` = ``high`` minus the same gain at ``by`` = ``low``
   (a difference of differences of four configs' seed means, ``stats.contrast_interval``);
@@ -152,6 +154,9 @@ def pairwise(es: list[Entry], metric: str, by: str, a: Any, b: Any, where: dict[
         ea, eb = (pick(sides[s], key=lambda m: _value(m, metric)) for s in ("a", "b"))
         label = f"{fmt_coord(by, a)} − {fmt_coord(by, b)}{_where(ctx)}"
         out.append(_compare(metric, ea, eb, label, sign))
+    absent = [v for v in (a, b) if not any(same_value(e.coords.get(by), v) for e in es)]
+    if not out and absent and es:  # an arm the sweep lacks, not runs that failed
+        return Verdict(UNCHECKED, f"the sweep has no {coord_label(by)}={fmt_coord(by, absent[-1])} config")
     return judge(out, "comparisons")
 
 
@@ -177,9 +182,10 @@ def monotone(es: list[Entry], metric: str, along: str, direction: int, where: di
 
 
 def gain_grows(es: list[Entry], metric: str, along: str, by: str, low: Any, high: Any,
-               where: dict[str, Any] | None = None, **_: Any) -> Verdict:
+               where: dict[str, Any] | None = None, direction: int = 1, **_: Any) -> Verdict:
     """(last − first along ``along`` at ``by``=high) − (the same at ``by``=low) > 0 in every
-    context (the other coordinates), over the values of ``along`` both series have."""
+    context (the other coordinates), over the values of ``along`` both series have; ``direction``
+    -1: < 0 (a loss along ``along`` that is larger at ``high``)."""
     grouped: dict[tuple, dict[str, list[Entry]]] = {}
     for ctx, seq in _series(es, metric, along, where, None).items():
         side = "high" if same_value(seq[0].coords.get(by), high) else \
@@ -201,8 +207,47 @@ def gain_grows(es: list[Entry], metric: str, along: str, by: str, low: Any, high
         ns = [len(x) for _, x in terms]
         label = (f"({coord_label(along)} {fmt_coord(along, last)} − {fmt_coord(along, first)}) at "
                  f"{fmt_coord(by, high)} − at {fmt_coord(by, low)}{_where(ctx)}")
-        out.append(Comparison(label, contrast_interval(terms), (min(ns), max(ns)), fmt=_metric(metric).fmt))
+        out.append(Comparison(label, contrast_interval(terms), (min(ns), max(ns)), sign=direction,
+                              fmt=_metric(metric).fmt))
     return judge(out, "comparisons")
+
+
+def loses_at_most(es: list[Entry], metric: str, by: str, a: Any, b: Any, tolerance: float,
+                  where: dict[str, Any] | None = None, **_: Any) -> Verdict:
+    """``a`` trails ``b`` by at most ``tolerance`` in every context ("little accuracy lost"): the
+    interval of b − a (a − b for losses) lies below the bound."""
+    sign = _better(metric)
+    contexts: dict[tuple, dict[str, Entry]] = {}
+    for e in _select(es, where):
+        side = "a" if same_value(e.coords.get(by), a) else "b" if same_value(e.coords.get(by), b) else None
+        if _value(e, metric) is not None and side is not None:
+            contexts.setdefault(_context(e, {by}), {})[side] = e
+    out = [_compare(metric, *((sides["b"], sides["a"]) if sign > 0 else (sides["a"], sides["b"])),
+                    f"{fmt_coord(by, b)} − {fmt_coord(by, a)}{_where(ctx)}", kind=AT_MOST,
+                    tolerance=tolerance)
+           for ctx, sides in contexts.items() if len(sides) == 2]
+    return judge(out, f"comparisons within {tolerance:g}")
+
+
+def cost_ratio(es: list[Entry], metric: str, by: str, a: Any, b: Any, expect: float, tolerance: float,
+               **_: Any) -> Verdict:
+    """The runs at ``by``=b together cost ``expect`` (± ``tolerance``) times the run at ``by``=a: per
+    seed, the sum of the b configs' ``metric`` (one value per run, e.g. training FLOPs as a fraction of
+    dense at equal iterations) over a's, with the one-sample t interval over seeds. AST's sub-nets of
+    one run count once."""
+    def per_seed(side: Any) -> list[dict[Any, float]]:
+        groups = {id(e.group): e for e in es if same_value(e.coords.get(by), side)}
+        return [{r.seed: v for r in e.group.finished
+                 if (v := run_value(r, metric, e.subnet)) is not None} for e in groups.values()]
+
+    ga, gb = per_seed(a), per_seed(b)
+    if len(ga) != 1 or not gb:
+        return Verdict(UNCHECKED, f"needs one {coord_label(by)}={a} config and the {b} ones with {metric}")
+    seeds = [s for s in ga[0] if all(s in g for g in gb)]
+    ratios = [sum(g[s] for g in gb) / ga[0][s] - expect for s in seeds if ga[0][s] > 0]
+    label = f"{metric} of the {len(gb)} {coord_label(by)}={b} runs / the {by}={a} run − {expect:g}"
+    return judge([Comparison(label, mean_interval(ratios), (len(ratios), len(ratios)), WITHIN,
+                             tolerance=tolerance)] if ratios else [], "comparisons")
 
 
 def saturates(es: list[Entry], metric: str, along: str, tolerance: float, where: dict[str, Any] | None = None,
@@ -381,7 +426,7 @@ def entry_trend(es: list[Entry], metric: str, direction: int = 1, where: dict[st
 
 CHECKS: dict[str, Callable[..., Verdict]] = {
     "best_among": best_among, "pairwise": pairwise, "monotone": monotone, "saturates": saturates,
-    "gain_grows": gain_grows,
+    "gain_grows": gain_grows, "loses_at_most": loses_at_most, "cost_ratio": cost_ratio,
     "best_column": best_column, "spread": spread, "above": above, "exceeds": exceeds,
     "entry_trend": entry_trend,
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from acdc_bench.reports import best_of
+from acdc_bench.reports import best_of, realized
 from acdc_bench.reports import claims as claims_mod
 from acdc_bench.reports.layout import Layout, Report, find_entry, grid_rows, paper_rows, published_for
 from acdc_bench.reports.published import Claim
@@ -187,6 +187,7 @@ def render_markdown(rep: Report, plot_files: list[Path]) -> str:
     if best is not None:
         out += ["", f"## {best[0]}", "", best[1], "", md_table(best[2], best[3])]
     out += _claims_section(checked)
+    out += realized.section(rep.entries)  # runs ending more than half a point from their target sparsity
     out += ["", "## Missing and failed runs", ""]
     if bad:
         for r in bad:

@@ -15,6 +15,7 @@ from typing import Any
 
 # the record types live in published_types (shared with published_analyses); re-exported here
 from acdc_bench.reports.published_analyses import ANALYSIS_PUBLISHED
+from acdc_bench.reports.published_ast import AST_TABLE4, AST_TABLE5
 from acdc_bench.reports.published_text import TEXT_PUBLISHED
 from acdc_bench.reports.published_types import Cell, Claim, Published, _acc
 
@@ -267,27 +268,6 @@ AST_TABLE3 = Published(
            "Training cost (x e18 FLOPs) of the individually trained RigL in the same table: 0.74 (80%), "
            "0.39 (90%). Ours are counted as RigL counts them (acdc_bench/metrics/training_flops.py) at "
            "this sweep's model, data and resolution, so a CPU twin's are orders of magnitude smaller."),
-)
-
-AST_TABLE4 = Published(
-    artefact="Paper 002, Table 4: AST-GC with N:M sub-nets (2:4, 3:4, 7:8, 15:16 zeros per group)",
-    setup="ResNet-18, CIFAR-10; the paper's N:M counts zeros, acdc-bench's nonzeros (2:4, 1:4, 1:8, 1:16).",
-    cells=tuple(_acc({"subnet": t}, v, "002 Table 4", label)
-                for t, v, label in ((0.5, 94.63, "2:4"), (0.75, 94.26, "3:4"), (0.875, 94.31, "7:8"),
-                                    (0.9375, 93.79, "15:16"))),
-    notes=("Dense ResNet-18: 95.07; individually trained SR-STE: 94.89 / 94.47 / 94.25 / 93.92.",),
-)
-
-_T5 = {2: {0.7: 94.88, 0.98: 94.76},
-       3: {0.7: 94.75, 0.95: 94.67, 0.98: 94.26},
-       4: {0.7: 94.79, 0.8: 94.81, 0.95: 94.63, 0.98: 94.22},
-       5: {0.7: 94.81, 0.8: 94.73, 0.9: 94.85, 0.95: 94.47, 0.98: 94.18}}
-AST_TABLE5 = Published(
-    artefact="Paper 002, Table 5: AST with 2 to 5 sub-nets, ResNet-18 / CIFAR-10, 160 epochs",
-    setup="ResNet-18, CIFAR-10, 160 epochs.",
-    cells=tuple(_acc({"n_subnets": n, "subnet": t}, v, "002 Table 5") for n, row in _T5.items()
-                for t, v in row.items()),
-    notes=("Individually trained: 95.11 (70%), 94.94 (80%), 94.93 (90%), 94.88 (95%), 94.50 (98%).",),
 )
 
 # ----------------------------------------------------------------------------- issue 16
