@@ -4,6 +4,7 @@ not here, the base configuration in every factor, and the weighted trend against
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 
 import pytest
@@ -165,8 +166,9 @@ def test_a_part_without_runs_is_read_from_its_committed_table_with_the_commit(tm
     from_runs = (out / "README.md").read_text()
     assert "- `length`: its runs (" in from_runs
 
-    def rows(text: str) -> list[str]:  # the differences, without the `from` column
-        return [ln.rsplit("|", 2)[0] for ln in text.splitlines() if ln.startswith("| length |")]
+    def rows(text: str) -> list[list[float]]:  # the differences with their intervals and dead shares
+        cells = [ln.split("|") for ln in text.splitlines() if ln.startswith("| length |") and "AC/DC" in ln]
+        return [[float(v) for v in re.findall(r"[-+]?\d+\.\d+", c[4] + " " + c[7])] for c in cells]
 
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
@@ -177,7 +179,9 @@ def test_a_part_without_runs_is_read_from_its_committed_table_with_the_commit(tm
     missing = tmp_path / "elsewhere" / "length"  # the runs are not on this machine
     assert suite.main(["scale", str(out), str(missing)]) == 0
     from_table = (out / "README.md").read_text()
-    assert rows(from_table) == rows(from_runs) and len(rows(from_runs)) == 4
+    # the same differences to the README's two decimals (the table keeps six significant digits)
+    assert len(rows(from_runs)) == 4 and all(len(r) == 4 for r in rows(from_runs))
+    assert rows(from_table) == [pytest.approx(r, abs=0.011) for r in rows(from_runs)]
     assert f"- `length`: its runs are not on the machine that wrote this README; read from `table.csv` " \
            f"as committed in {commit}" in from_table
     assert "| -2.50 [" in from_table and "(base) | AC/DC − GMP |" in from_table
