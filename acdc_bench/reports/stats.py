@@ -75,13 +75,20 @@ def contrast_interval(terms: Sequence[tuple[float, Sequence[float]]], level: flo
     config has one seed; nan when one has none."""
     if not terms or any(not x for _, x in terms):
         return Interval(math.nan, math.nan, math.nan)
-    stats = [(c, len(x), *_mean_var(x)) for c, x in terms]
+    return contrast_moments([(c, *_mean_var(x), len(x)) for c, x in terms], level)
+
+
+def contrast_moments(terms: Sequence[tuple[float, float, float, int]], level: float = LEVEL) -> Interval:
+    """:func:`contrast_interval` from each config's ``(c, mean, variance, n)`` instead of its
+    values: what a committed ``table.csv`` keeps (mean, std, seeds) is enough for the interval."""
+    if not terms or any(n < 1 for *_, n in terms):
+        return Interval(math.nan, math.nan, math.nan)
     estimate = 0.0
-    for c, _, mean, _ in stats:
+    for c, mean, _, _ in terms:
         estimate += c * mean
-    if any(n < 2 for _, n, _, _ in stats):
+    if any(n < 2 for *_, n in terms):
         return Interval(estimate, -math.inf, math.inf)
-    parts = [(c * c * var / n, n) for c, n, _, var in stats]
+    parts = [(c * c * var / n, n) for c, _, var, n in terms]
     se2 = sum(q for q, _ in parts)
     if se2 == 0.0:
         return Interval(estimate, estimate, estimate)

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from acdc_bench.errors import ConfigError
 from acdc_bench.reports import make_report
 from acdc_bench.reports.layout import Report, load_report
 from acdc_bench.reports.markdown import md_table, verdicts
-from acdc_bench.reports.stats import Interval, welch_interval
-from acdc_bench.reports.tables import Entry, fmt_coord, sort_key
+from acdc_bench.reports.plots_scale import plot_points
+from acdc_bench.reports.scale_data import Part, committed_times, part_from_report, part_from_table
+from acdc_bench.reports.scale_points import Point, flips, sign, study_points
+from acdc_bench.reports.scale_width import Fit, width_fits, width_paragraph, width_table
 
 
 def wall_times(rep: Report) -> tuple[float, float, int]:
@@ -87,135 +88,92 @@ def claims_readme(out: Path, sweeps: list[Path]) -> str:
 
 
 # ----------------------------------------------------------------------------- scale study
-@dataclass
-class Point:
-    sweep: str  # the factor's name (the sweep's report.name tail)
-    factor: str  # the config keys the sweep varies besides the method
-    value: str  # their values at this AC/DC config
-    vs: str  # gmp | rigl
-    diff: Interval
-    seeds: tuple[int, int]
-    dead: float | None  # AC/DC's zero_grad_share at the end (mean over seeds)
+def scale_parts(out: Path, sweeps: list[Path], tables: Path) -> tuple[list[Part], list[str]]:
+    """Each part from its runs when its multirun directory is here (its own report written as
+    always), else from ``tables/<part>/table.csv`` as committed; and the parts found nowhere."""
+    parts, missing = [], []
+    for sweep in sweeps:
+        if sweep.is_dir():
+            make_report(sweep, out.parent)
+            rep = load_report(sweep)
+            part = part_from_report(rep)
+            wall, compute, n = wall_times(rep)
+            part.times = [str(n), _minutes(wall), _minutes(compute)]
+        elif (tables / sweep.name / "table.csv").is_file():
+            part = part_from_table(tables / sweep.name / "table.csv", sweep.name)
+            part.times = committed_times(tables / "README.md", sweep.name)
+        else:
+            missing.append(sweep.name)
+            continue
+        parts.append(part)
+    return parts, missing
 
 
-def _factors(rep: Report) -> list[str]:
-    """The coordinates the sweep varies besides the method (its report rows and column)."""
-    keys = rep.layout.rows + ([rep.layout.column] if rep.layout.column else [])
-    return [k for k in keys if k != "method.name"]
-
-
-def _mean(e: Entry, name: str) -> float | None:
-    vals = e.values.get(name, [])
-    return sum(vals) / len(vals) if vals else None
-
-
-def scale_points(rep: Report) -> list[Point]:
-    """AC/DC − GMP and AC/DC − RigL (top-1, points) at every AC/DC config of the sweep: against
-    the baseline with the same factor values, else against the sweep's only baseline (a factor
-    of AC/DC alone, such as its phase length, leaves one GMP and one RigL config)."""
-    keys = _factors(rep)
-    by_method: dict[str, list[Entry]] = {}
-    for e in rep.entries:
-        by_method.setdefault(str(e.coords.get("method.name")), []).append(e)
-
-    def label(e: Entry) -> str:
-        return ", ".join(fmt_coord(k, e.coords.get(k)) for k in keys) or "-"
-
-    def same(a: Entry, b: Entry) -> bool:
-        return all(k in b.coords and b.coords[k] == a.coords.get(k) for k in keys)
-
-    out = []
-    name = rep.layout.name.split("/")[-1]
-    acdcs = sorted(by_method.get("acdc", []), key=lambda e: tuple(sort_key(e.coords.get(k)) for k in keys))
-    for acdc in acdcs:
-        for vs in ("gmp", "rigl"):
-            base = by_method.get(vs, [])
-            match = [b for b in base if same(acdc, b)] or (base if len(base) == 1 else [])
-            if not match:
-                continue
-            a, b = ([100 * v for v in e.values.get("val_top1", [])] for e in (acdc, match[0]))
-            out.append(Point(name, "/".join(keys) or "-", label(acdc), vs, welch_interval(a, b),
-                             (len(a), len(b)), _mean(acdc, "zero_grad_share")))
-    return out
-
-
-def _sign(d: Interval) -> str:
-    if not d.bounded:
-        return "?"
-    return "+" if d.low > 0 else "−" if d.high < 0 else "0"
+def sources_section(parts: list[Part], missing: list[str], sweeps: dict[str, Path]) -> list[str]:
+    """Which part was read from its runs and which from a committed table (and which commit)."""
+    lines = ["## Where the numbers come from", ""]
+    for part in parts:
+        if part.source == "runs":
+            lines.append(f"- `{part.name}`: its runs (`{sweeps[part.name]}`)")
+        else:
+            lines.append(f"- `{part.name}`: its runs are not on the machine that wrote this README; read "
+                         f"from {part.source} (per config: mean, std and seeds of each metric; Welch "
+                         f"intervals from these, to the table's six significant digits)")
+    lines += [f"- `{name}`: neither runs nor a committed table: left out" for name in missing]
+    return lines + [""]
 
 
 def scale_readme(points: list[Point], times: list[list[str]], plot: Path | None,
-                 reading: str | None = None) -> str:
-    rows = [[p.sweep, f"{p.factor}: {p.value}", f"AC/DC − {p.vs.upper()}",
+                 reading: str | None = None, width: list[str] | None = None,
+                 sources: list[str] | None = None) -> str:
+    rows = [[p.factor, f"{p.factor_label}: {p.label}" + (" (base)" if p.base else ""),
+             f"AC/DC − {p.vs.upper()}",
              f"{p.diff.estimate:+.2f}"
              + (f" [{p.diff.low:+.2f}, {p.diff.high:+.2f}]" if p.diff.bounded else ""),
-             _sign(p.diff), f"{p.seeds[0]}/{p.seeds[1]}", "-" if p.dead is None else f"{p.dead:.2f}"]
-            for p in points]
-    flips = []
-    for sweep in dict.fromkeys(p.sweep for p in points):
-        for vs in ("gmp", "rigl"):
-            seq = [p for p in points if p.sweep == sweep and p.vs == vs]
-            signs = [_sign(p.diff) for p in seq]
-            if "+" in signs and "−" in signs:
-                flips.append(f"- `{sweep}` ({seq[0].factor}): AC/DC − {vs.upper()} changes sign: "
-                             + ", ".join(f"{p.value} {s}" for p, s in zip(seq, signs, strict=True)))
+             sign(p.diff), f"{p.seeds[0]}/{p.seeds[1]}", "-" if p.dead is None else f"{p.dead.mean:.2f}",
+             p.parts] for p in points]
     text = ["# Scale study: where does AC/DC overtake GMP and RigL?", "",
             "Top-1 differences at 95% sparsity (points; 95% Welch interval over 3 seeds per config) as each "
-            "factor varies, from `make scale-study` (conf/experiment/scale_study/). `sign`: + (AC/DC "
-            "better, interval above 0), − (worse), 0 (interval contains 0), ? (too few seeds). `dead`: "
-            "AC/DC's share of zero weights whose dense gradient is exactly zero at the end (dead units).",
+            "factor varies, from `make scale-study` (conf/experiment/scale_study/). Every factor includes "
+            "the study's base configuration (8 epochs, width 0.5, weight decay 5e-4, one global threshold "
+            "for AC/DC and GMP and ERK for RigL, 1-epoch phases, momentum reset of all weights, a 2-epoch "
+            "final compression: the length sweep's 8-epoch configs; the phase sweep's base is its own "
+            "1-epoch phases at 10 epochs), marked *(base)*. `sign`: + (AC/DC better, interval above 0), − "
+            "(worse), 0 (interval contains 0), ? (too few seeds). `dead`: AC/DC's share of zero weights "
+            "whose dense gradient is exactly zero at the end (dead units). `from`: the part(s) whose "
+            "configs give the difference.",
             "", "## The five-minute read", "",
             reading or f"*(not written yet: {CONCLUSIONS} in this folder says where the ordering flips, "
                        f"if it does, and what drives it)*", "",
-            "Sign changes found:", "", *(flips or ["- none: no factor flips the ordering in this grid"]), "",
-            "## Differences", "",
-            md_table(["factor", "value", "difference", "points [95% CI]", "sign", "seeds", "dead"], rows), ""]
+            "Sign changes found:", "",
+            *(flips(points) or ["- none: no factor flips the ordering in this grid"]), ""]
+    if width:
+        text += width
+    text += ["## Differences", "",
+             md_table(["factor", "value", "difference", "points [95% CI]", "sign", "seeds", "dead", "from"],
+                      rows), ""]
     if plot is not None:
         text += [f"![differences]({plot.name})", ""]
+    text += sources or []
     text += ["## Wall time", "", md_table(["sweep", "runs finished", "wall time", "compute"], times), ""]
     return "\n".join(text)
 
 
-def plot_points(points: list[Point], path: Path) -> Path | None:
-    """One panel per factor: the two differences against the factor's values, with intervals."""
-    if not points:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sweeps = list(dict.fromkeys(p.sweep for p in points))
-    fig, axes = plt.subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3), squeeze=False)
-    for ax, sweep in zip(axes[0], sweeps, strict=True):
-        for vs, marker in (("gmp", "o"), ("rigl", "s")):
-            seq = [p for p in points if p.sweep == sweep and p.vs == vs]
-            xs = list(range(len(seq)))
-            ys = [p.diff.estimate for p in seq]
-            err = [[p.diff.estimate - p.diff.low if p.diff.bounded else 0 for p in seq],
-                   [p.diff.high - p.diff.estimate if p.diff.bounded else 0 for p in seq]]
-            ax.errorbar(xs, ys, yerr=err, marker=marker, capsize=3, label=f"AC/DC − {vs.upper()}")
-            ax.set_xticks(xs, [str(p.value) for p in seq], rotation=30, fontsize=7)
-        ax.axhline(0, color="grey", lw=0.8)
-        ax.set_title(sweep, fontsize=9)
-    axes[0][0].set_ylabel("top-1 difference (points)")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+def width_section(points: list[Point], fits: list[Fit]) -> list[str]:
+    if not fits:
+        return []
+    return ["## Width: the trend", "", width_table(fits), "", width_paragraph(fits, points), ""]
 
 
-def scale_study(out: Path, sweeps: list[Path]) -> str:
-    points, times = [], []
-    for sweep in sweeps:
-        make_report(sweep, out.parent)
-        rep = load_report(sweep)
-        points += scale_points(rep)
-        wall, compute, n = wall_times(rep)
-        times.append([rep.layout.name.split("/")[-1], str(n), _minutes(wall), _minutes(compute)])
-    return scale_readme(points, times, plot_points(points, out / "differences.png"), conclusions(out))
+def scale_study(out: Path, sweeps: list[Path], tables: Path | None = None) -> str:
+    parts, missing = scale_parts(out, sweeps, tables or out)
+    pool = [c for part in parts for c in part.configs]
+    points = study_points(pool, [p.name for p in parts])
+    fits = width_fits(points)
+    times = [[p.name, *(p.times or ["-", "-", "-"])] for p in parts]
+    plot = plot_points(points, fits, out / "differences.png")
+    return scale_readme(points, times, plot, conclusions(out), width_section(points, fits),
+                        sources_section(parts, missing, {s.name: s for s in sweeps}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,13 +181,20 @@ def main(argv: list[str] | None = None) -> int:
                                 description=__doc__.splitlines()[0])
     p.add_argument("kind", choices=["claims", "scale"])
     p.add_argument("out", help="the suite's results folder, e.g. results/claims_cpu_full")
-    p.add_argument("sweeps", nargs="+", help="the parts' multirun directories (missing ones are skipped)")
+    p.add_argument("sweeps", nargs="+", help="the parts' multirun directories (missing ones are skipped; "
+                   "for `scale`, read from TABLES/<part>/table.csv where that is committed)")
+    p.add_argument("--tables", default=None,
+                   help="`scale` only: where the committed part tables (<part>/table.csv) and README.md "
+                        "are, for parts whose runs are not here (default: OUT)")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    sweeps = [Path(s) for s in args.sweeps if Path(s).is_dir()]
     try:
-        text = (claims_readme if args.kind == "claims" else scale_study)(out, sweeps)
+        if args.kind == "claims":
+            text = claims_readme(out, [Path(s) for s in args.sweeps if Path(s).is_dir()])
+        else:
+            text = scale_study(out, [Path(s.rstrip("/")) for s in args.sweeps],
+                               Path(args.tables) if args.tables else None)
     except ConfigError as err:
         print(f"acdc-bench: error: {err}", file=sys.stderr)
         return 2
