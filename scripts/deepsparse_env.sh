@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON311:-python3.11}"
 VENV=.venv-deepsparse
 command -v "$PY" >/dev/null || { echo "deepsparse_env: needs Python 3.11 ($PY not found; set PYTHON311=...)" >&2; exit 1; }
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import deepsparse" 2>/dev/null; then
+  echo "deepsparse_env: $VENV already has deepsparse"; exit 0
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi

@@ -37,12 +37,12 @@ fi
 # Reinstall when the dependency list (pyproject.toml) or this script changed since the last install.
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d" " -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
-  echo "setup: installing torch, torchvision and acdc-bench[ffcv,wandb,dev,robustness,text] into $VENV"
+  echo "setup: installing torch, torchvision and acdc-bench[ffcv,wandb,dev,robustness,text,inference] into $VENV"
   pip() { "$VENV/bin/python" -m pip "$@" 2>&1 | grep -v "^WARNING: Location 'file:" || true; }
   pip install -q --upgrade pip
   # torch and torchvision first, pinned: they install from this machine's local disk.
   pip install -q torch==2.14.1 torchvision==0.29.1
-  pip install -q -e '.[ffcv,wandb,dev,robustness,text]'
+  pip install -q -e '.[ffcv,wandb,dev,robustness,text,inference]'
   "$VENV/bin/python" -c "import torch, torchvision, hydra, acdc_bench" || {
     echo "setup: the installation into $VENV is incomplete (see pip's messages above)" >&2; exit 1; }
   echo "$want" > "$STAMP"

@@ -1,5 +1,5 @@
-"""Every engine at every batch size on one workload: the rows of ``speedup.json``, the console
-table and the flat metrics a report reads (``summary.json``)."""
+"""Every engine at every batch size on one workload: the rows of ``speedup.json`` and the console
+table (``timing.flat_metrics``: the flat metrics a report reads)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import sys
 from typing import Any
 
-from acdc_bench.inference.engines import Engine
-from acdc_bench.inference.timing import speedup, summarize
+from acdc_bench.inference.engines.base import Engine
+from acdc_bench.inference.timing import flat_metrics, speedup, summarize
 from acdc_bench.inference.workload import Workload
 
 
@@ -34,20 +34,6 @@ def measure(work: Workload, engines: list[Engine], batch_sizes: tuple[int, ...],
     return rows
 
 
-def flat_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """``speedup_<engine>_b<batch>`` (with ``_low``/``_high``), ``flops_bound_<engine>`` and the
-    latencies in ms: what reports read from ``summary.json``."""
-    out: dict[str, float] = {}
-    for r in rows:
-        key = f"{r['engine']}_b{r['batch']}"
-        for k in ("speedup", "speedup_low", "speedup_high"):
-            out[k.replace("speedup", f"speedup_{key}")] = r[k]
-        out[f"latency_ms_dense_{key}"] = r["dense"]["median_ms"]
-        out[f"latency_ms_sparse_{key}"] = r["sparse"]["median_ms"]
-        out[f"flops_bound_{r['engine']}"] = r["flops_bound"]
-    return out
-
-
 def _num(v: float, fmt: str) -> str:
     return format(v, fmt) if v is not None and math.isfinite(v) else "-"
 
@@ -69,3 +55,6 @@ def table(rows: list[dict[str, Any]]) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
                      for line in lines)
+
+
+__all__ = ["flat_metrics", "measure", "table"]

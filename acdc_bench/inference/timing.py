@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -78,3 +79,29 @@ def speedup(dense: list[float], sparse: list[float]) -> dict[str, float]:
     ratios = [d / s for d, s in zip(dense, sparse, strict=True)]
     low, high = median_interval(ratios)
     return {"speedup": quantile(ratios, 0.5), "speedup_low": low, "speedup_high": high}
+
+
+def flat_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """``speedup_<engine>_b<batch>`` (with ``_low``/``_high``), ``flops_bound_<engine>`` and the
+    latencies in ms: what reports read from ``summary.json``."""
+    out: dict[str, float] = {}
+    for r in rows:
+        key = f"{r['engine']}_b{r['batch']}"
+        for k in ("speedup", "speedup_low", "speedup_high"):
+            out[k.replace("speedup", f"speedup_{key}")] = r[k]
+        out[f"latency_ms_dense_{key}"] = r["dense"]["median_ms"]
+        out[f"latency_ms_sparse_{key}"] = r["sparse"]["median_ms"]
+        out[f"flops_bound_{r['engine']}"] = r["flops_bound"]
+    return out
+
+
+def read_metrics(run_dir: Path) -> dict[str, float]:
+    """``flat_metrics`` of ``RUN/speedup.json`` ({} without one): how reports see ``task=speedup``
+    on a trained run (paper 001 Fig. 5's speed-up column)."""
+    import json
+
+    path = Path(run_dir) / "speedup.json"
+    try:
+        return flat_metrics(json.loads(path.read_text()).get("results") or [])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}

@@ -123,8 +123,8 @@ def speedup(cfg: DictConfig) -> dict[str, Any]:
     sys.stdout.flush()
     if not run_dir:
         _write_summary(out_dir, {"task": "speedup", "model": str(cfg.model.name),
-                                 "method": str(cfg.method.name), "sparsity": float(cfg.sparsity),
-                                 "measured_sparsity": sparsity,
+                                 "method": str(cfg.method.name), "sparsity": sparsity,
+                                 "target_sparsity": float(cfg.sparsity),
                                  "threads": threads, **training_cost(cfg), **flat_metrics(rows)})
     return result
 

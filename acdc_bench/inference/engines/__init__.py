@@ -13,8 +13,10 @@ one module each, imported only when chosen (DeepSparse, TensorRT and CUDA are op
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from acdc_bench.inference.engines.base import Engine, EngineUnavailable
+if TYPE_CHECKING:  # not at run time: the DeepSparse runner imports this package where torch is absent
+    from acdc_bench.inference.engines.base import Engine
 
 ENGINES: dict[str, str] = {
     "torch_dense": "acdc_bench.inference.engines.torch_dense:TorchDense",
@@ -24,7 +26,7 @@ ENGINES: dict[str, str] = {
     "tensorrt": "acdc_bench.inference.engines.tensorrt:TensorRT",
 }
 
-__all__ = ["ENGINES", "Engine", "EngineUnavailable", "build_engine"]
+__all__ = ["ENGINES", "build_engine"]
 
 
 def build_engine(name: str, threads: int, options: dict | None = None) -> Engine:
