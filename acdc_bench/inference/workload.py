@@ -10,7 +10,9 @@ are refilled from a fresh initialisation there (the values do not change the spe
 from __future__ import annotations
 
 import copy
+import importlib.util
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from acdc_bench.errors import ReportedError
 from acdc_bench.metrics.flops import inference_flops
 from acdc_bench.sparsity.masks import PrunableLayer, prunable_layers
 
@@ -54,11 +57,16 @@ class Workload:
             model = self.dense if which == "dense" else self.sparse
             path = self.workdir / f"{self.name}_{which}.onnx"
             path.parent.mkdir(parents=True, exist_ok=True)
+            if importlib.util.find_spec("onnx") is None:
+                raise ReportedError("ONNX export needs the onnx package: pip install -e '.[inference]' "
+                                    "(make setup installs it)")
             args = self.example(1)
             names = [f"input{i}" for i in range(len(args))]
-            torch.onnx.export(model, args, str(path), dynamo=False, opset_version=ONNX_OPSET,
-                              input_names=names, output_names=["output"],
-                              dynamic_axes={n: {0: "batch"} for n in names + ["output"]})
+            with warnings.catch_warnings():  # "legacy exporter": chosen, DeepSparse 1.8 reads opset 13
+                warnings.simplefilter("ignore", DeprecationWarning)
+                torch.onnx.export(model, args, str(path), dynamo=False, opset_version=ONNX_OPSET,
+                                  input_names=names, output_names=["output"],
+                                  dynamic_axes={n: {0: "batch"} for n in names + ["output"]})
             self._onnx[which] = path
         return self._onnx[which]
 
