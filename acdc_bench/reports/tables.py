@@ -40,6 +40,9 @@ METRICS: dict[str, Metric] = {
     "zero_fraction_decompressed": Metric("zeros in decompression (%)", 100.0, ".1f"),
     "last_zero_fraction_decompressed": Metric("zeros in last decompression (%)", 100.0, ".1f"),
     "inference_flops_fraction": Metric("inference FLOPs (x dense)", 1.0, ".3f", False),
+    # training FLOPs from the schedule (metrics/training_flops.py); an AST sub-net's: its iterations'
+    "training_flops": Metric("training FLOPs (x e18)", 1e-18, ".3g", False),
+    "training_flops_fraction": Metric("training FLOPs (x dense)", 1.0, ".3f", False),
     "params_nonzero": Metric("nonzero params (M)", 1e-6, ".2f"),
     "dense_val_top1": Metric("co-trained dense top-1 (%)", 100.0, ".2f"),
     # paper 001 Fig. 5 / Table 1: sparse minus dense top-1 in points (published cells only; our
@@ -59,8 +62,6 @@ METRICS: dict[str, Metric] = {
     "val_spearman": Metric("Spearman (x100)", 100.0, ".1f"),
     "best_metric": Metric("task metric at the best epoch (x100)", 100.0, ".1f"),
     "encoder_sparsity": Metric("encoder sparsity (%)", 100.0, ".2f"),
-    # issue 23: the schedule's training cost over dense training (task=summary / task=speedup)
-    "training_flops_fraction": Metric("training FLOPs (x dense)", 1.0, ".3f", False),
     # paper 002 Fig. 7 ("stabilised early in training"): mean |change| of top-1 between consecutive
     # epochs of the first half of training (the high-LR part of the cosine schedule), per sub-net
     "early_val_top1_change": Metric("top-1 change per epoch, first half (points)", 100.0, ".2f", False),
@@ -164,6 +165,10 @@ def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
     if name == "early_val_top1_change":
         return early_change(run, "val_top1", subnet)
     if subnet is not None:
+        if name == "training_flops":  # a sub-net's share: the FLOPs of the iterations that trained it
+            for key, v in (s.get("training_flops_parts") or {}).items():
+                if same_value(float(key), subnet):
+                    return float(v)
         for sub in s.get("subnets") or []:
             if same_value(sub.get("target_sparsity"), subnet):
                 v = sub.get(name)

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from acdc_bench.metrics.training_flops import Steps
+
 
 class SparsityMethod:
     """Base class: dense training (every hook is a no-op).
@@ -63,6 +65,14 @@ class SparsityMethod:
         A pure function of the epoch; ``task=summary`` prints it for every epoch.
         """
         return {"phase": "dense", "target_sparsity": 0.0}
+
+    def training_steps(self, epoch: int) -> list[Steps]:
+        """The steps of ``epoch`` grouped by what they cost (forward density per layer, dense
+        weight gradient or not): what :mod:`acdc_bench.metrics.training_flops` counts. A pure
+        function of the schedule; densities that a magnitude threshold decides are judged
+        from the weights when first asked (the trainer and ``task=summary`` ask before
+        training, so they are the initial weights'). The default: every step dense."""
+        return [Steps(self.steps_per_epoch)]
 
     # --- training hooks -------------------------------------------------------------
     def on_train_start(self, optimizer: torch.optim.Optimizer) -> None:

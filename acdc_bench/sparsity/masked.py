@@ -34,6 +34,7 @@ from acdc_bench.metrics.sparse import (
     zero_gradient_counts,
     zero_gradient_shares,
 )
+from acdc_bench.sparsity import scores as S
 from acdc_bench.sparsity.base import SparsityMethod
 from acdc_bench.sparsity.distributions import DistributionSettings
 from acdc_bench.sparsity.fused_sgd import MaskedSGD
@@ -212,6 +213,7 @@ class MaskedMethod(SparsityMethod):
         self.target_sparsity = self.distribution.target(s.sparsity)
         self.momentum_reset = s.momentum_reset
         self.active = False  # masks imposed on the gradients at every step
+        self._densities: dict[float, tuple[float, ...] | None] = {}  # densities_at, by sparsity
         # SGD's step of the prunable weights with the mask inside (plain SGD on the CPU, numba)
         self.fused_sgd = MaskedSGD(self.masks.weights, self.masks.masks)
         eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
@@ -248,6 +250,18 @@ class MaskedMethod(SparsityMethod):
             self.masks.zero_momentum(self.optimizer, self.masks.inverted())
         self.masks.fill_(True)
         self.active = False
+
+    def densities_at(self, sparsity: float) -> tuple[float, ...] | None:
+        """Per-layer densities the distribution gives at ``sparsity`` (None: dense), for the
+        training FLOPs (:meth:`training_steps`). Magnitude-based distributions (global, FLD)
+        judge the weights at the first call for each sparsity, which the callers make before
+        training: with no trained weights, the initial weights' densities stand for them."""
+        cache = self._densities
+        if sparsity not in cache:
+            counts = self.distribution.keep_counts(S.magnitude(self.masks.weights), sparsity)
+            cache[sparsity] = None if sparsity <= 0 else tuple(
+                c / w.numel() for c, w in zip(counts, self.masks.weights, strict=True))
+        return cache[sparsity]
 
     def preview_masks(self) -> list[Tensor] | None:
         masks = [torch.empty(w.shape, dtype=torch.bool, device=w.device) for w in self.masks.weights]

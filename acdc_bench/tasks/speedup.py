@@ -11,8 +11,6 @@ Engines, batch sizes and rounds: ``cfg.inference`` (``conf/inference/``; default
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sys
 from pathlib import Path
@@ -65,18 +63,12 @@ def _magnitude_masks(cfg: DictConfig, model: Any) -> list[Any]:
 
 
 def training_cost(cfg: DictConfig) -> dict[str, Any]:
-    """``training_flops`` and ``training_flops_fraction`` of the config's schedule, from ``task=summary``
-    (no data read) where it gives them (issue 23's training FLOPs); {} where it does not."""
-    from acdc_bench.tasks.summary import summary
+    """``training_flops`` and ``training_flops_fraction`` of the config's schedule (RigL's count, from
+    the schedule alone: ``tasks.summary.training_cost``); {} where it cannot say (no training set size)."""
+    from acdc_bench.tasks.summary import training_cost as planned
 
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            out = summary(cfg)
-    except Exception as err:  # an extra column: a method summary cannot describe must not stop timing
-        _log(f"speedup: no training FLOPs from task=summary ({type(err).__name__}: {err})")
-        return {}
-    keep = ("training_flops", "training_flops_fraction", "inference_flops_fraction", "params_nonzero")
-    return {k: out[k] for k in keep if k in out}
+    cost = planned(cfg) or {}
+    return {k: cost[k] for k in ("training_flops", "training_flops_fraction") if k in cost}
 
 
 def speedup(cfg: DictConfig) -> dict[str, Any]:
@@ -85,6 +77,7 @@ def speedup(cfg: DictConfig) -> dict[str, Any]:
     from acdc_bench.inference.measure import flat_metrics, measure, table
     from acdc_bench.inference.settings import InferenceSettings
     from acdc_bench.inference.workload import build_workload
+    from acdc_bench.metrics.flops import inference_flops
     from acdc_bench.sparsity.masks import prunable_layers
 
     settings = InferenceSettings.read(cfg)
@@ -116,6 +109,7 @@ def speedup(cfg: DictConfig) -> dict[str, Any]:
                           out_dir / "onnx", refill=refill)
     rows = measure(work, engines, settings.batch_sizes, settings.warmup, settings.repeats)
     sparsity = 1 - sum(float(m.sum()) for m in masks) / sum(m.numel() for m in masks)
+    _, flops_fraction = inference_flops(work.macs, work.densities)
     result = {"model": str(run_cfg.model.name), "source": source, "sparsity": sparsity,
               "distribution": str(run_cfg.distribution.name), "threads": threads, "results": rows}
     (out_dir / "speedup.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -125,7 +119,8 @@ def speedup(cfg: DictConfig) -> dict[str, Any]:
         _write_summary(out_dir, {"task": "speedup", "model": str(cfg.model.name),
                                  "method": str(cfg.method.name), "sparsity": sparsity,
                                  "target_sparsity": float(cfg.sparsity),
-                                 "threads": threads, **training_cost(cfg), **flat_metrics(rows)})
+                                 "threads": threads, "inference_flops_fraction": flops_fraction,
+                                 **training_cost(cfg), **flat_metrics(rows)})
     return result
 
 

@@ -1,4 +1,6 @@
-"""``task=summary``: the model, its masks, FLOPs and the method's schedule, as one JSON object.
+"""``task=summary``: the model, its masks, FLOPs (inference, and training from the schedule:
+``training_flops``, ``training_flops_fraction`` over dense training of the same model, images
+and epochs, cumulative per epoch in ``schedule``) and the method's schedule, as one JSON object.
 
 No data is read and nothing is trained: the masks are the ones ``distribution`` gives the
 initial weights at ``sparsity`` (through the method when it has masks: RigL's initial ones,
@@ -27,29 +29,74 @@ def planned_steps_per_epoch(cfg: DictConfig) -> int | None:
     return max(1, int(n) // int(ds.batch_size))
 
 
+def planned_training_flops(cfg: DictConfig, model: Any, layers: Any, method: Any, epochs: int,
+                           steps_per_epoch: int | None) -> Any:
+    """The run's training FLOPs from the method's schedule (``metrics.training_flops``), at the
+    recipe's training resolution of each epoch, the global batch per step; None when the
+    dataset config states no training set size. Global magnitude distributions have no trained
+    weights here: their per-layer densities are the ones they give the initial weights (as
+    for the inference FLOPs above)."""
+    if steps_per_epoch is None:
+        return None
+    from acdc_bench.metrics.training_flops import run_training_flops
+    from acdc_bench.schedules import resolution_at_epoch
+
+    r = cfg.dataset.resolution
+
+    def resolution(epoch: int) -> int:
+        return resolution_at_epoch(epoch, epochs, int(r.min_res), int(r.max_res), float(r.start_ramp),
+                                   float(r.end_ramp))
+
+    return run_training_flops(model, layers, epochs, method.training_steps, resolution,
+                              int(cfg.dataset.in_chans), int(cfg.dataset.batch_size))
+
+
+def planned_run(cfg: DictConfig) -> tuple[Any, Any, int | None]:
+    """The model (seeded, as training builds it) and the method of ``cfg``'s run, on the CPU,
+    with the steps per epoch the dataset config states (None: unknown, the method plans 1)."""
+    import torch
+
+    from acdc_bench.models import create_model
+    from acdc_bench.sparsity.methods import method_class
+
+    torch.manual_seed(int(cfg.seed))
+    model = create_model(cfg.model, int(cfg.dataset.num_classes), int(cfg.dataset.in_chans))
+    model = method_class(cfg.method.name).prepare_model(cfg, model)  # the model training would build
+    steps_per_epoch = planned_steps_per_epoch(cfg)
+    method = method_class(cfg.method.name)(cfg, model, int(cfg.epochs), steps_per_epoch or 1, is_main=True,
+                                           device=torch.device("cpu"), eval_res=int(cfg.dataset.eval_res))
+    return model, method, steps_per_epoch
+
+
+def training_cost(cfg: DictConfig) -> dict[str, Any] | None:
+    """``training_flops``, ``training_flops_fraction`` (and AST's ``training_flops_parts``) of
+    ``cfg``'s whole run, from its schedule alone (no data read); None when the dataset config
+    states no training set size. For tasks that report a cost beside their own measurements."""
+    from acdc_bench.sparsity.masks import prunable_layers
+
+    model, method, steps_per_epoch = planned_run(cfg)
+    epochs = int(cfg.epochs)
+    cost = planned_training_flops(cfg, model, prunable_layers(model), method, epochs, steps_per_epoch)
+    return None if cost is None else cost.summary(epochs - 1)
+
+
 def summary(cfg: DictConfig) -> dict[str, Any]:
     import torch
 
     from acdc_bench.metrics.sparse import sparse_report
-    from acdc_bench.models import create_model
     from acdc_bench.sparsity.distributions import build_distribution
     from acdc_bench.sparsity.masks import prunable_layers
-    from acdc_bench.sparsity.methods import method_class
 
     # Hydra's job logging writes to stdout, which is the JSON's alone.
     print(f"[acdc-bench] summary of {cfg.model.name} on {cfg.dataset.name}", file=sys.stderr, flush=True)
-    torch.manual_seed(int(cfg.seed))
-    model = create_model(cfg.model, int(cfg.dataset.num_classes), int(cfg.dataset.in_chans))
-    model = method_class(cfg.method.name).prepare_model(cfg, model)  # the model training would build
+    model, method, steps_per_epoch = planned_run(cfg)
     epochs = int(cfg.epochs)
     eval_res = int(cfg.dataset.eval_res)
-    steps_per_epoch = planned_steps_per_epoch(cfg)
     if steps_per_epoch is None:
         print(f"[acdc-bench] dataset {cfg.dataset.name} states no training set size: step-based schedules "
               "are shown for 1 step per epoch", file=sys.stderr, flush=True)
-    method = method_class(cfg.method.name)(cfg, model, epochs, steps_per_epoch or 1, is_main=True,
-                                           device=torch.device("cpu"), eval_res=eval_res)
     layers = prunable_layers(model)
+    cost = planned_training_flops(cfg, model, layers, method, epochs, steps_per_epoch)
     masks = method.preview_masks()
     described = method.describe()
     if masks is None:  # a method without masks (dense): the masks `distribution` would give
@@ -74,7 +121,12 @@ def summary(cfg: DictConfig) -> dict[str, Any]:
     kept = sum(d * layer.numel for d, layer in zip(densities, layers, strict=True))
     out["prunable_sparsity"] = 1.0 - kept / prunable
     out.update(described)
-    out["schedule"] = [{"epoch": e, **method.schedule(e)} for e in range(epochs)]
+    if cost is None:
+        out.update({"training_flops": None, "training_flops_fraction": None})
+    else:
+        out.update(cost.summary(epochs - 1))
+    out["schedule"] = [{"epoch": e, **method.schedule(e), **(cost.row(e) if cost else {})}
+                       for e in range(epochs)]
     from acdc_bench.recipes import build_recipe  # the recipe's plan: LR and trainable parameters per epoch
 
     recipe = build_recipe(cfg, model, epochs, steps_per_epoch or 1)

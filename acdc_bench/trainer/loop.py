@@ -109,7 +109,9 @@ class Trainer:
         # Data libraries (FFCV) may lower torch's thread count on import: train with ours.
         torch.set_num_threads(self.torch_threads)
 
+        from acdc_bench.metrics.training_flops import run_training_flops
         from acdc_bench.models import create_model
+        from acdc_bench.sparsity.masks import prunable_layers
         from acdc_bench.sparsity.methods import method_class
 
         seed_everything(s.seed)
@@ -130,6 +132,10 @@ class Trainer:
             cfg, model, self.epochs, self.steps_per_epoch, run_dir=self.run_dir, is_main=self.dist.is_main,
             device=self.device, eval_res=int(cfg.dataset.eval_res),
         )
+        # training FLOPs: a pure function of the method's schedule, counted before any step
+        self.training_flops = run_training_flops(model, prunable_layers(model), self.epochs,
+                                                 self.method.training_steps, self.train_res,
+                                                 self.data.in_chans, int(cfg.dataset.batch_size))
         self.objective = build_objective(cfg)
         self.amp = s.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -305,6 +311,7 @@ class Trainer:
                 for probe in self.data.probes:  # the data layer's per-epoch measurements
                     row.update(probe.measure(self.model))
                 row.update(self.method.on_epoch_end(epoch, self.evaluate))
+                row.update(self.training_flops.row(epoch))  # cumulative, from the schedule
                 self.write_artefacts()
                 row.update(self.masks.epoch_row(epoch))
                 row["epoch_time_s"] = time.perf_counter() - t0
@@ -342,6 +349,8 @@ class Trainer:
             "git_commit": git_commit(),
             "method": self.cfg.method.name,
         }
+        if self.history:  # the training FLOPs of the epochs run (early stopping may end sooner)
+            summary.update(self.training_flops.summary(int(self.history[-1]["epoch"])))
         if error:
             summary["error"] = error
         else:

@@ -34,6 +34,7 @@ from torch import nn
 
 from acdc_bench import validation as V
 from acdc_bench.errors import ConfigError
+from acdc_bench.metrics.training_flops import Steps
 from acdc_bench.sparsity.masked import MaskedMethod, MaskedSettings
 
 WARMUP_FRACTION = 0.1  # warmup_epochs null: 10% of the epochs (paper 001, App. B)
@@ -239,6 +240,18 @@ class ACDC(MaskedMethod):
 
     def is_decompression(self, epoch: int) -> bool:
         return self.phase_at(epoch).stage == "decompression"
+
+    def training_steps(self, epoch: int) -> list[Steps]:
+        """Compression: sparse at the phase's sparsity (forward and backward). Warm-up and
+        decompression: fully dense; with ``decompression_sparsity`` the phase's first step is
+        dense and the rest sparse at that sparsity."""
+        p, spe = self.phase_at(epoch), self.steps_per_epoch
+        if p.stage == "compression":
+            return [Steps(spe, self.densities_at(self.compression_sparsity(p.index)))]
+        if p.stage == "warmup" or self.decompression_sparsity <= 0:
+            return [Steps(spe)]
+        sparse = Steps(spe - (p.start == epoch), self.densities_at(self.decompression_sparsity))
+        return [Steps(1), sparse] if p.start == epoch else [sparse]
 
     # ------------------------------------------------------------------ hooks
     def on_epoch_start(self, epoch: int) -> None:

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from acdc_bench import validation as V
 from acdc_bench.errors import ConfigError
+from acdc_bench.metrics.training_flops import Steps
 from acdc_bench.sparsity.masked import MaskedMethod, MaskedSettings
 
 MASK_FROM = ("auto", "upstream", "magnitude")
@@ -72,6 +73,7 @@ class FixedMask(MaskedMethod):
         dist = self.settings.distribution
         self.distribution = replace(dist, keep_dense=dist.keep_dense + others).build(self.layers)
         self.sparsity_before = self.encoder_sparsity()
+        self.fixed_densities: tuple[float, ...] | None = None  # training_steps, judged once
         self.mask_from = self.settings.mask_from
         if self.mask_from == "auto":
             upstream = self.sparsity_before >= self.target_sparsity - 0.5 / self.encoder_numel()
@@ -108,6 +110,13 @@ class FixedMask(MaskedMethod):
 
     def schedule(self, epoch: int) -> dict[str, Any]:
         return {"phase": "sparse", "target_sparsity": self.target_sparsity}
+
+    def training_steps(self, epoch: int) -> list[Steps]:
+        """Sparse at the fixed mask's densities from the first step (judged once, from the
+        loaded weights)."""
+        if self.fixed_densities is None:
+            self.fixed_densities = tuple(float(m.sum()) / m.numel() for m in self._masks())
+        return [Steps(self.steps_per_epoch, self.fixed_densities)]
 
     def on_epoch_end(self, epoch: int, evaluate: Callable[[], dict[str, float]]) -> dict[str, Any]:
         return {**super().on_epoch_end(epoch, evaluate), "encoder_sparsity": self.encoder_sparsity()}

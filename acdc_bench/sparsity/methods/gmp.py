@@ -15,6 +15,7 @@ from typing import Any
 
 from acdc_bench import validation as V
 from acdc_bench.errors import ConfigError
+from acdc_bench.metrics.training_flops import Steps
 from acdc_bench.sparsity.masked import MaskedMethod, MaskedSettings
 from acdc_bench.sparsity.ramps import cubic_sparsity
 
@@ -77,6 +78,12 @@ class GMP(MaskedMethod):
         s = self.sparsity_at(epoch)
         return {"phase": "sparse" if s > 0 else "dense", "target_sparsity": s,
                 "mask_update": self.pruning_index(epoch) is not None and s > 0}
+
+    def training_steps(self, epoch: int) -> list[Steps]:
+        """At the epoch's sparsity, forward and backward (the weights are dense tensors with a
+        mask, but a masked weight needs no gradient): RigL counts pruning this way, at the
+        current sparsity of the schedule. Dense before the first pruning."""
+        return [Steps(self.steps_per_epoch, self.densities_at(self.sparsity_at(epoch)))]
 
     def on_epoch_start(self, epoch: int) -> None:
         j = self.pruning_index(epoch)

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from acdc_bench import validation as V
 from acdc_bench.errors import ConfigError
+from acdc_bench.metrics.training_flops import Steps
 from acdc_bench.sparsity import scores as S
 from acdc_bench.sparsity.distributions import topk_select
 from acdc_bench.sparsity.drop_grow import drop_and_grow
@@ -81,6 +82,20 @@ class RigL(MaskedMethod):
         step = epoch * self.steps_per_epoch
         return {"phase": "sparse", "target_sparsity": self.target_sparsity,
                 "drop_fraction": drop_fraction(step, self.alpha, self.t_end) if step > 0 else 0.0}
+
+    def update_steps(self, start: int, stop: int) -> int:
+        """How many of the steps ``start <= step < stop`` are mask updates (``is_update_step``)."""
+        lo, hi = max(start, 1), min(stop, self.t_end)
+        return max(0, (hi - 1) // self.interval - (lo - 1) // self.interval) if hi > lo else 0
+
+    def training_steps(self, epoch: int) -> list[Steps]:
+        """Sparse at the fixed per-layer counts; an update step also computes the dense weight
+        gradient (its grow scores): RigL's (3 f_S dT + 2 f_S + f_D) / (dT + 1) per step."""
+        spe = self.steps_per_epoch
+        updates = self.update_steps(epoch * spe, (epoch + 1) * spe)
+        densities = tuple(c / w.numel() for c, w in zip(self.counts, self.masks.weights, strict=True))
+        return [s for s in (Steps(spe - updates, densities), Steps(updates, densities, dense_gradient=True))
+                if s.count]
 
     def after_backward(self, step: int) -> None:
         if self.is_update_step(step):

@@ -33,7 +33,8 @@ logged per epoch (also for plain AST, ``log_inner_products``).
 BatchNorm; the row gets ``subnets`` {target: {val_*, sparsity, mask_iou, target_sparsity}},
 the fraction of negative inner products and ``union_sparsity``; its own ``val_*``,
 ``sparsity`` and ``mask_iou`` are sub-net 0's. ``summary.json`` gets ``subnets`` with
-inference and training FLOPs; each sub-net goes to the trainer (:meth:`AST.take_artefacts`)
+inference FLOPs (training FLOPs, each sub-net's share included, come from the schedule:
+:meth:`AST.training_steps`); each sub-net goes to the trainer (:meth:`AST.take_artefacts`)
 as a plain sparse model for ``checkpoints/subnet_<target>.pt``.
 """
 
@@ -51,6 +52,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from acdc_bench.metrics.flops import layer_macs
 from acdc_bench.metrics.sparse import mask_iou
+from acdc_bench.metrics.training_flops import Steps
 from acdc_bench.sparsity import scores as S
 from acdc_bench.sparsity.base import SparsityMethod
 from acdc_bench.sparsity.drop_grow import drop_and_grow
@@ -129,8 +131,7 @@ class AST(SparsityMethod):
                                          device=self.engine.dense_flat.device, dtype=self.weights[0].dtype)
         self.eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
         self.macs = layer_macs(model, self.layers, int(cfg.dataset.in_chans), self.eval_res)
-        self.forward_fraction = [self._forward_fraction(k) for k in range(n)]
-        self.flops = [0.0] * n  # training FLOPs of each sub-net's iterations, in dense forwards
+        self.planned: dict[tuple[int, int], tuple[float, ...] | None] = {}  # training_steps' densities
         self.iterations = [0] * n
         self.prev_masks: list[Tensor | None] = [None] * n
         self.last_rows: dict[str, dict[str, Any]] | None = None
@@ -157,6 +158,35 @@ class AST(SparsityMethod):
     def is_update_step(self, step: int) -> bool:
         return self.plan.update_index(step) is not None
 
+    def training_steps(self, epoch: int) -> list[Steps]:
+        """Step t trains sub-net t mod N at the level of its updates before t; an update step
+        also computes the dense weight gradient (its regrowth scores). Each group is that
+        sub-net's ``part`` (paper 002 Table 3 gives each sub-net the cost of its iterations)."""
+        groups: dict[tuple[int, int, bool], int] = {}
+        for t in range(epoch * self.steps_per_epoch, (epoch + 1) * self.steps_per_epoch):
+            k = t % self.n
+            key = (k, self.plan.updates_before(k, t), self.plan.update_index(t) is not None)
+            groups[key] = groups.get(key, 0) + 1
+        return [Steps(count, self._planned_densities(k, m), dense, self.subnets[k].key)
+                for (k, m, dense), count in groups.items()]
+
+    def _planned_densities(self, k: int, m: int) -> tuple[float, ...] | None:
+        """Sub-net k's per-layer densities after its m-th update: the distribution's at its
+        level, judged from the weights at the first call (before training: the initial ones),
+        or its N:M share on the layers that can be grouped."""
+        if (k, m) not in self.planned:
+            spec, value = self.subnets[k], self._level(k, m)
+            if spec.nm is not None:
+                zeros = value * (1.0 - spec.nm[0] / spec.nm[1])
+                densities = tuple(1.0 - zeros if g else 1.0 for g in self.nm_layers[k])
+            elif value > 0:
+                counts = self.distribution.keep_counts(S.magnitude(self.weights), value)
+                densities = tuple(c / w.numel() for c, w in zip(counts, self.weights, strict=True))
+            else:
+                densities = None
+            self.planned[(k, m)] = None if densities is not None and min(densities) >= 1 else densities
+        return self.planned[(k, m)]
+
     def schedule(self, epoch: int) -> dict[str, Any]:
         step = epoch * self.steps_per_epoch
         targets = {s.key: level_sparsity(s, self._level(k, self.plan.updates_before(k, step)))
@@ -176,13 +206,9 @@ class AST(SparsityMethod):
         return int.from_bytes(hashlib.blake2b(joined, digest_size=8).digest(), "little") >> 1
 
     def _refresh(self, which: Sequence[int]) -> None:
-        """Float copies of changed masks, their momentum factors and forward FLOPs."""
+        """Float copies of changed masks and their momentum factors."""
         for k in which:
             self.engine.refresh(k)
-            self.forward_fraction[k] = self._forward_fraction(k)
-
-    def _forward_fraction(self, k: int) -> float:
-        return outputs.forward_fraction(self.macs, self._counts(k), self.masks[k].numels)
 
     @torch.no_grad()
     def _union(self) -> Tensor:
@@ -294,10 +320,8 @@ class AST(SparsityMethod):
             self.engine.merge(k)
             self.engine.restore_momentum(k)
         self.iterations[k] += 1
-        self.flops[k] += 3.0 * self.forward_fraction[k]
         if self.grow_scores is not None:
             m = self.plan.update_index(step)
-            self.flops[k] += 1.0 - self.forward_fraction[k]  # the dense weight gradient
             self.update(k, m, step, self.grow_scores)
             self.grow_scores = None
 
@@ -331,13 +355,11 @@ class AST(SparsityMethod):
     def on_train_end(self) -> dict[str, Any]:
         """Every sub-net's summary entry; with a run directory also its plain sparse model for
         ``checkpoints/subnet_<target>.pt``, handed to the trainer by :meth:`take_artefacts`."""
-        iterations = max(1, sum(self.iterations))
-        run_fraction = sum(self.flops) / (3.0 * iterations)
         entries = []
         for k, spec in enumerate(self.subnets):
             entry = outputs.summary_entry(spec, self._nonzeros(k), self.masks[k].numels,
-                                          (self.last_rows or {}).get(spec.key, {}), self.macs, run_fraction,
-                                          self.flops[k], iterations, self.iterations[k])
+                                          (self.last_rows or {}).get(spec.key, {}), self.macs,
+                                          self.iterations[k])
             if self.context.get("run_dir") is not None:
                 rel = str(Path("checkpoints") / f"subnet_{spec.key}.pt")
                 entry["checkpoint"] = rel
@@ -345,8 +367,7 @@ class AST(SparsityMethod):
             entries.append(entry)
         overlaps = {f"{a.key}|{b.key}": mask_iou(self.masks[i].flat, self.masks[j].flat)
                     for i, a in enumerate(self.subnets) for j, b in enumerate(self.subnets) if i < j}
-        return {"subnets": entries, "training_flops_fraction": run_fraction,
-                "inference_flops_fraction": entries[0]["inference_flops_fraction"],
+        return {"subnets": entries, "inference_flops_fraction": entries[0]["inference_flops_fraction"],
                 "subnet_mask_iou": overlaps}
 
     def take_artefacts(self) -> dict[str, dict[str, Any]]:
@@ -386,7 +407,6 @@ class AST(SparsityMethod):
             "level": list(self.level),
             "prev_masks": [None if p is None else pack_bits(p) for p in self.prev_masks],
             "gc": None if self.gc is None else self.gc.state_dict(),
-            "flops": list(self.flops),
             "iterations": list(self.iterations),
             "last_rows": self.last_rows,
         }
@@ -400,7 +420,6 @@ class AST(SparsityMethod):
                            for p in state["prev_masks"]]
         if self.gc is not None and state.get("gc") is not None:
             self.gc.load_state_dict(state["gc"])
-        self.flops = [float(v) for v in state["flops"]]
         self.iterations = [int(v) for v in state["iterations"]]
         self.last_rows = state.get("last_rows")
         self._refresh(range(self.n))

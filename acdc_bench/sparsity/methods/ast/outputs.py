@@ -1,5 +1,5 @@
-"""What AST reports: per-sub-net metrics rows, ``summary.json`` entries with inference and
-training FLOPs (counted as paper 002 and RigL count them), the plain sub-net checkpoints it
+"""What AST reports: per-sub-net metrics rows, ``summary.json`` entries with inference FLOPs
+(training FLOPs come from the schedule, :meth:`AST.training_steps`), the plain sub-net checkpoints it
 hands to the trainer, and the ``task=summary`` previews of the masks training would end with."""
 
 from __future__ import annotations
@@ -24,17 +24,11 @@ def subnet_nonzeros(weights: Sequence[Tensor], factors: Sequence[Tensor]) -> lis
                         zip(weights, factors, strict=True)]).tolist()
 
 
-def forward_fraction(macs: Sequence[int], counts: Sequence[int], numels: Sequence[int]) -> float:
-    """A sub-net's forward FLOPs relative to the dense model's, from its kept weights per layer."""
-    return inference_flops(macs, [c / n for c, n in zip(counts, numels, strict=True)])[1]
-
-
 def summary_entry(spec: Subnet, nonzeros: Sequence[int], numels: Sequence[int], last_row: dict[str, Any],
-                  macs: Sequence[int], run_fraction: float, own_flops: float, iterations: int,
-                  own_iterations: int) -> dict[str, Any]:
-    """One sub-net in ``summary.json``: its sparsity and last evaluation, inference FLOPs, and
-    training FLOPs in dense-training units (3 dense forwards per iteration): the whole run's
-    (what every sub-net together costs) and the share of its own iterations (Table 3)."""
+                  macs: Sequence[int], own_iterations: int) -> dict[str, Any]:
+    """One sub-net in ``summary.json``: its sparsity and last evaluation, inference FLOPs and
+    its iterations (its training FLOPs are the run's ``training_flops_parts``, from the
+    schedule: :meth:`AST.training_steps`)."""
     densities = [c / n for c, n in zip(nonzeros, numels, strict=True)]
     return {
         "target_sparsity": spec.target,
@@ -42,8 +36,6 @@ def summary_entry(spec: Subnet, nonzeros: Sequence[int], numels: Sequence[int], 
         "sparsity": 1.0 - sum(nonzeros) / sum(numels),
         **{key: value for key, value in last_row.items() if key.startswith("val_")},
         "inference_flops_fraction": inference_flops(macs, densities)[1],
-        "training_flops_fraction": run_fraction,
-        "training_flops_fraction_own": own_flops / (3.0 * iterations),
         "iterations": own_iterations,
         "nonzero_weights": int(sum(nonzeros)),
         "layer_densities": densities,
