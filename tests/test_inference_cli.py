@@ -46,7 +46,7 @@ def test_fresh_weights_write_speedup_and_summary_with_a_table(tmp_path):
 
 
 def test_a_trained_runs_final_model_and_the_report_column(tmp_path):
-    run = trained_run(tmp_path / "run", "dataset=digits", "model=resnet20", "model.width=0.25", "method=gmp",
+    run = trained_run(tmp_path / "run", "dataset=digits", "model=resnet20", "model.width=0.25", "method=rigl",
                       "sparsity=0.9", "epochs=2", "trainer.progress=false")
     before = (run / "summary.json").read_text()
     out = run_cli(*QUICK, f"run_dir={run}", f"hydra.run.dir={tmp_path / 'h'}", env=ENV)
