@@ -91,6 +91,8 @@ def run(name, model, example, engine, batches, sparsity, distribution, args, wor
     rows = measure(work, [eng], batches, args.warmup, args.repeats, log=lambda m: None)
     for r in rows:
         r.update(model=name, distribution=distribution, sparsity=sparsity)
+    shown = [{**r, "engine": f"{name} {engine} {distribution} {sparsity:.0%}"} for r in rows]
+    print(table(shown), flush=True)  # as it goes: a long run shows what it has
     return rows
 
 
@@ -125,18 +127,15 @@ def main() -> int:
         for dist in ("global", "uniform"):
             rows_bert += run("bert_encoder", enc, ids, "torch_csr", (1,), s, dist, args, work_root)
             rows_lin += run("bert_linears", lin, hidden, "torch_csr", (1,), s, dist, args, work_root)
-    for title, rows in (("ResNet-50 (DeepSparse)", rows_rn), ("BERT-base encoder (torch CSR)", rows_bert),
-                        ("BERT-base encoder linear layers alone (torch CSR)", rows_lin)):
-        print(f"\n{title}")
-        for r in rows:
-            r["engine"] = f"{r['engine']} {r['distribution']} {r['sparsity']:.0%}"
-        print(table(rows))
+    print("\nall (bert_linears: the encoder's Linear layers timed alone, at their inputs' shapes)")
+    print(table([{**r, "engine": f"{r['model']} {r['engine']} {r['distribution']} {r['sparsity']:.0%}"}
+                 for r in rows_rn + rows_bert + rows_lin]))
     rn = [r for r in rows_rn if abs(r["sparsity"] - 0.95) < 1e-9]
     bl = [r for r in rows_lin if abs(r["sparsity"] - 0.9) < 1e-9]
     for label, rows, target in ((f"ResNet-50 at 95% on DeepSparse >= {RESNET_TARGET}x", rn, RESNET_TARGET),
                                 (f"BERT-base encoder linear layers at 90% on torch CSR >= {BERT_TARGET}x", bl,
                                  BERT_TARGET)):
-        parts = ", ".join(f"{r['engine'].split(' ', 1)[1]} b{r['batch']} {r['speedup']:.2f}x "
+        parts = ", ".join(f"{r['distribution']} b{r['batch']} {r['speedup']:.2f}x "
                           f"(bound {r['flops_bound']:.2f}x)" for r in rows)
         met = all(r["speedup"] >= target for r in rows)
         note = " (--quick: not the target sizes)" if args.quick else ""

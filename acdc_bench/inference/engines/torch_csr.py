@@ -28,7 +28,7 @@ class CSRLinear(nn.Module):
             warnings.simplefilter("ignore", UserWarning)
             self.weight_csr = linear.weight.detach().to_sparse_csr()
         self.bias = None if linear.bias is None else linear.bias.detach().clone()
-        self.out_features = linear.out_features
+        self.in_features, self.out_features = linear.in_features, linear.out_features
 
     def forward(self, x: Tensor) -> Tensor:
         lead = x.shape[:-1]
