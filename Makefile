@@ -81,6 +81,10 @@ EXP_fig6 := fig6_distributions
 ANALYZED := table3 fig9 fig10 agree000 ast-fig6
 PAPER_TARGETS := fig1 fig2 fig3 fig5 fig6 fig7 table1 table2 table4 table5 ast-table1 ast-table2 ast-table3 ast-table4 ast-table5
 PAPER_TARGETS += table3 fig8 fig9 fig10 tableC2 tableD3 tableE4 agree000 mem000 ast-fig4 ast-fig6 ast-fig7
+# issue 23: measured costs (task=speedup, no training; see "measured speed-ups" below)
+EXP_cost000 := cost000
+EXP_ast-table4-speed := ast_table4_speed
+PAPER_TARGETS += cost000 ast-table4-speed
 experiment = $(EXP_$(1))$(if $(filter cpu,$(SCALE)),_cpu)
 report_cmd = $(VENV)/bin/acdc-bench task=report sweep_dir=multirun/$(call experiment,$(1)) \
 	hydra.run.dir=runs/report/$(call experiment,$(1))
@@ -197,3 +201,18 @@ bert-pretrain-cpu: $(BERT_UPSTREAM_CPU)
 
 $(BERT_UPSTREAM_CPU): | setup
 	OMP_NUM_THREADS=$(CPU_THREADS) $(VENV)/bin/acdc-bench -m experiment=bert_pretrain_cpu $(launcher)
+
+# ----------------------------------------------------------------------------- issue 23: measured speed-ups
+# task=speedup (acdc_bench/inference/): a sparse model against its dense twin on real engines.
+# `make deepsparse-env` installs DeepSparse 1.8.0 into .venv-deepsparse (its own environment: it pins
+# numpy<2 and onnx<1.15; licence: evaluation/testing use, end of life). `make cost000`: paper 000's
+# training-FLOPs and CPU speed-up claims (ResNet-50, AC/DC vs GMP vs RigL at 80/90/95%; SCALE=cpu: the
+# torch-engine twin, ~1 min); `make ast-table4-speed`: paper 002 Table 4's inference-time row for its N:M
+# sub-nets. `make bench-inference`: scripts/bench_inference.py (ResNet-50 and BERT-base, targets).
+# (cost000 and ast-table4-speed are PAPER_TARGETS: their EXP_ lines are above, next to the others)
+.PHONY: deepsparse-env bench-inference
+deepsparse-env:
+	@bash scripts/deepsparse_env.sh
+cost000 ast-table4-speed: $(if $(filter cpu,$(SCALE)),,deepsparse-env)
+bench-inference: setup deepsparse-env
+	$(PY) scripts/bench_inference.py $(BENCH_ARGS)

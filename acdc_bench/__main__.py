@@ -65,8 +65,9 @@ def _one_line(err: BaseException) -> str:
 
 
 GROUPS = ("model", "dataset", "method", "distribution", "logger", "experiment", "analysis", "recipe",
-          "transfer")
-OPTIONAL_GROUPS = ("experiment", "analysis", "transfer")  # null by default; `experiment=null` means none
+          "transfer", "inference")
+# null by default; `experiment=null` means none
+OPTIONAL_GROUPS = ("experiment", "analysis", "transfer", "inference")
 
 
 def _article(word: str) -> str:

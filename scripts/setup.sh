@@ -65,11 +65,11 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
       'import torch; print(torch.__version__)'))"
     pip install -q --no-index --find-links "$WHEELS" --no-build-isolation -e . || fail "the project from $WHEELS"
   else
-    echo "setup: installing torch, torchvision and acdc-bench[ffcv,wandb,dev,robustness,text] into $VENV"
+    echo "setup: installing torch, torchvision and acdc-bench[ffcv,wandb,dev,robustness,text,inference] into $VENV"
     pip install -q --upgrade pip || fail "upgrading pip"
     # torch and torchvision first, pinned: they install from this machine's local disk.
     pip install -q torch==2.14.1 torchvision==0.29.1 || fail "torch==2.14.1 torchvision==0.29.1"
-    pip install -q -e '.[ffcv,wandb,dev,robustness,text]' || fail "the project and its extras"
+    pip install -q -e '.[ffcv,wandb,dev,robustness,text,inference]' || fail "the project and its extras"
   fi
   "$VENV/bin/python" -c "import torch, torchvision, hydra, acdc_bench" || {
     echo "setup: the installation into $VENV is incomplete (see pip's messages above)" >&2; exit 1; }

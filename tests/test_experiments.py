@@ -37,7 +37,9 @@ PAPER = ["fig1_undertraining", "fig2_celeba", "fig3_methods", "table1_rn50", "ta
          "tableC2_sparse_fraction", "tableD3_phase_length", "tableE4_small_dense", "agree000", "mem000",
          "ast_fig4_inner_products", "ast_fig6_subnet_layers", "ast_fig7_adjustment",
          # issue 16: Figs. 5 and 6
-         "fig5_flops", "fig6_distributions"]
+         "fig5_flops", "fig6_distributions",
+         # issue 23: paper 000's cost claims (task=speedup)
+         "cost000"]
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 

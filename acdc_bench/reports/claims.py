@@ -41,6 +41,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from acdc_bench.reports.claims_measured import CHECKS as MEASURED_CHECKS
 from acdc_bench.reports.published import Claim
 from acdc_bench.reports.stats import contrast_interval, mean_interval, welch_interval
 from acdc_bench.reports.sweep import Run
@@ -430,6 +431,7 @@ CHECKS: dict[str, Callable[..., Verdict]] = {
     "best_column": best_column, "spread": spread, "above": above, "exceeds": exceeds,
     "entry_trend": entry_trend,
 }
+CHECKS.update(MEASURED_CHECKS)  # band, interval_above (claims_measured.py: issue 23's cost claims)
 
 
 def check(claim: Claim, es: list[Entry], column: str | None,

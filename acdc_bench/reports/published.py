@@ -16,6 +16,7 @@ from typing import Any
 # the record types live in published_types (shared with published_analyses); re-exported here
 from acdc_bench.reports.published_analyses import ANALYSIS_PUBLISHED
 from acdc_bench.reports.published_ast import AST_TABLE4, AST_TABLE5
+from acdc_bench.reports.published_cost import COST_PUBLISHED
 from acdc_bench.reports.published_text import TEXT_PUBLISHED
 from acdc_bench.reports.published_types import Cell, Claim, Published, _acc
 
@@ -411,3 +412,4 @@ PUBLISHED: dict[str, Published] = {
 }
 PUBLISHED.update(ANALYSIS_PUBLISHED)  # the analyses' artefacts (published_analyses.py)
 PUBLISHED.update(TEXT_PUBLISHED)  # BERT sparse transfer, Sec. 4 (published_text.py)
+PUBLISHED.update(COST_PUBLISHED)  # issue 23: measured costs (published_cost.py)

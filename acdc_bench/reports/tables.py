@@ -76,7 +76,16 @@ PREFIXED = {"transfer_acc/": "acc. (%)", "corruption_top1/": "top-1 (%)",  # per
             "@subnet_dissimilarity:": "(points)"}
 
 
+# issue 23: task=speedup's flat metrics (acdc_bench.inference.timing.flat_metrics), e.g.
+# speedup_deepsparse_b1, flops_bound_torch_csr, latency_ms_sparse_torch_csr_b64
+MEASURED = {"speedup_": ("speed-up over dense", ".2f", True), "flops_bound_": ("FLOPs bound", ".2f", True),
+            "latency_ms_": ("latency (ms)", ".2f", False)}
+
+
 def metric(name: str) -> Metric:
+    for prefix, (label, fmt, higher) in MEASURED.items():
+        if name.startswith(prefix) and name not in METRICS:
+            return Metric(f"{label} {name.removeprefix(prefix)}", 1.0, fmt, higher)
     for prefix, unit in PREFIXED.items():
         if name.startswith(prefix) and name not in METRICS:
             return Metric(f"{name.removeprefix(prefix)} {unit}", 100.0, ".2f")
@@ -180,6 +189,12 @@ def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
     for source in (s.get("final") or {}, s):
         v = source.get(name)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+    if name.startswith(tuple(MEASURED)) and run.job_dir is not None:  # task=speedup on a trained run
+        from acdc_bench.inference.timing import read_metrics
+
+        v = read_metrics(run.job_dir).get(name)
+        if v is not None:
             return float(v)
     v = _last(run.rows, name)
     if v is None:

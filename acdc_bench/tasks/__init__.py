@@ -29,6 +29,7 @@ TASKS: dict[str, Task] = {
     "report": Task("acdc_bench.tasks.report:report", needs_method=False),
     "analyze": Task("acdc_bench.tasks.analyze:analyze", needs_method=False),
     "transfer": Task("acdc_bench.tasks.transfer:transfer", needs_method=False),
+    "speedup": Task("acdc_bench.tasks.speedup:speedup", needs_method=False),
 }
 
 
