@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acdc_bench.errors import ConfigError
-from acdc_bench.reports import make_report
+from acdc_bench.reports import make_report, provenance
 from acdc_bench.reports.layout import Report, load_report
 from acdc_bench.reports.markdown import md_table, verdicts
 from acdc_bench.reports.stats import Interval, welch_interval
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"acdc-bench: error: {err}", file=sys.stderr)
         return 2
-    (out / "README.md").write_text(text)
+    (out / "README.md").write_text(provenance.suite_readme(text, out, sweeps))
     print(out / "README.md")
     return 0
 
