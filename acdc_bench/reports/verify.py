@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import io
 import os
 import re
@@ -61,30 +62,34 @@ def compare_csv(committed: Path, remade: Path) -> list[str]:
 
 
 def result_lines(text: str) -> list[str]:
-    """``table.md``'s lines that carry results: without the provenance section, its top warning
-    and lines with times."""
+    """``table.md``'s lines that carry results: without blank lines, the provenance section, its
+    top warning and lines with times."""
     out, skipping = [], False
     for line in text.splitlines():
         if line.startswith("## "):
             skipping = line.strip() == HEADING
-        if skipping or line.startswith(MIXED) or NOT_RESULTS.search(line):
+        if skipping or not line.strip() or line.startswith(MIXED) or NOT_RESULTS.search(line):
             continue
         out.append(line)
     return out
 
 
 def compare_markdown(committed: Path, remade: Path) -> list[str]:
-    """Lines of ``table.md`` whose numbers differ (line by line, in order)."""
+    """Lines of ``table.md`` whose numbers differ, and lines only one of them has (aligned by
+    their text with the numbers left out, so that one extra line does not shift all others)."""
     if not committed.is_file() or not remade.is_file():
         return [f"{committed.name}: missing {'committed' if not committed.is_file() else 'remade'}"]
     a, b = result_lines(committed.read_text()), result_lines(remade.read_text())
-    out = []
-    if len(a) != len(b):
-        out.append(f"{committed.name}: {len(a)} result lines committed, {len(b)} remade")
-    for la, lb in zip(a, b, strict=False):
-        if NUMBER.findall(la) != NUMBER.findall(lb):
-            pad = " " * len(committed.name)
-            out.append(f"{committed.name}: committed | {la[:160]}\n{pad}     remade | {lb[:160]}")
+    skeleton = [[NUMBER.sub("#", line) for line in lines] for lines in (a, b)]
+    name, out = committed.name, []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, *skeleton, autojunk=False).get_opcodes():
+        if op == "equal":
+            out += [f"{name}: committed | {a[i][:160]}\n{'':{len(name)}}     remade | {b[j][:160]}"
+                    for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+                    if NUMBER.findall(a[i]) != NUMBER.findall(b[j])]
+            continue
+        out += [f"{name}: only committed | {line[:160]}" for line in a[i1:i2]]
+        out += [f"{name}: only remade | {line[:160]}" for line in b[j1:j2]]
     return out
 
 
