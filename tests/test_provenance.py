@@ -90,6 +90,13 @@ def test_resuming_a_run_of_other_training_code_refuses_unless_allowed(finished_r
     assert both["code_versions"] == ["0123456789abcdef", provenance.code_version()]
 
 
+def test_resume_code_change_takes_refuse_or_allow(tmp_path):
+    out = run_cli(*TINY, "checkpoint.resume_code_change=maybe", f"hydra.run.dir={tmp_path / 'r'}", env=ENV)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "checkpoint.resume_code_change='maybe' is not allowed; expected one of ['refuse', 'allow']" \
+        in out.stderr.strip().splitlines()[-1]
+
+
 # ----------------------------------------------------------------------------- the report
 def _summary(top1: float, version: str = "v1", commit: str = "c1" * 20, chash: str = "h") -> dict:
     return {**_done(top1), "code_versions": [version], "code_version": version, "git_commits": [commit],
