@@ -88,6 +88,8 @@ def compute(twin: str, steps: int = STEPS) -> dict[str, Any]:
     torch.set_num_threads(1)
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            if OmegaConf.select(cfg, "dataset.cache_dir", default="") is None:  # text data: not in the cwd
+                cfg.dataset.cache_dir = str(Path(tmp) / "tokenized")
             trainer = Trainer(cfg, Path(tmp))
             trainer.setup()
             trainer.method.on_train_start(trainer.optimizer)
