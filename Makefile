@@ -104,6 +104,24 @@ $(PAPER_TARGETS): setup
 $(addprefix report-,$(PAPER_TARGETS)): setup
 	$(call report_cmd,$(patsubst report-%,%,$@))
 
+# ----------------------------------------------------------------------------- issue 25: reproducible results
+# `make verify-results` remakes every committed CPU twin report from a clean sweep in a scratch folder
+# (VERIFY_DIR, default a new temporary one: its own multirun/, runs/, results/, never yours) by the
+# command in the report's provenance section, and compares it with the committed one number by number
+# (wall times and provenance aside); it prints what differs and fails on a difference.
+#   TARGETS="ast-table1 agree000"   only these (docs/reproducibility.md: which fit a CI-like time)
+# `make fingerprints` rewrites results/<twin>/fingerprint.json (the first steps of each twin's first
+# sweep point, checked exactly by tests/test_fingerprints.py): only after the reports were remade.
+TARGETS ?=
+VERIFY_DIR ?=
+.PHONY: verify-results fingerprints
+
+verify-results: setup
+	$(PY) -m acdc_bench.reports.verify $(if $(VERIFY_DIR),--scratch $(VERIFY_DIR)) $(TARGETS)
+
+fingerprints: setup
+	OMP_NUM_THREADS=1 $(PY) -m acdc_bench.fingerprint $(TWINS)
+
 # ----------------------------------------------------------------------------- paper 001 App. F / G
 # Beyond top-1 (Sec. 3.9): `make figG2` trains the upstream sweep (dense and 95% AC/DC, 1x/2.5x/10x),
 # runs `task=analyze analysis=corruptions` on it and reports ImageNet-C top-1 per corruption;

@@ -152,7 +152,7 @@ def config_hash(cfg: DictConfig) -> str:
 # changes the LR decay and the methods' schedules from then on, by the user's choice), how
 # results are reported, how often to checkpoint, how many loader workers, test-only options.
 RESUME_MAY_DIFFER = ("epochs", "epoch_multiplier", "logger", "trainer.progress", "checkpoint.every_minutes",
-                     "checkpoint.keep_epochs",
+                     "checkpoint.keep_epochs", "checkpoint.resume_code_change",
                      "dataset.num_workers", "debug")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from acdc_bench.reports import best_of, realized
+from acdc_bench.reports import best_of, provenance, realized
 from acdc_bench.reports import claims as claims_mod
 from acdc_bench.reports.layout import Layout, Report, find_entry, grid_rows, paper_rows, published_for
 from acdc_bench.reports.published import Claim
@@ -166,6 +166,7 @@ def render_markdown(rep: Report, plot_files: list[Path]) -> str:
     bad = [r for r in rep.runs if r.status != FINISHED]
     checked = verdicts(rep)
     out = [f"# {pub.artefact if pub else lay.name}"]
+    out += provenance.warning_lines(provenance.gather(rep.runs))  # runs of several training-code versions
     out += _verdict_section(checked)
     out.append("")
     out.append(f"Experiment `{lay.name}`, sweep `{rep.sweep_dir}`: {n} runs asked, {done} finished, "
@@ -195,6 +196,7 @@ def render_markdown(rep: Report, plot_files: list[Path]) -> str:
             out.append(f"- **{r.status}**: `{r.label()}`{where}" + (f" ({r.note})" if r.note else ""))
     else:
         out.append("None: every sweep point finished.")
+    out += provenance.section(rep.runs, lay.name, rep.sweep_dir)
     if plot_files:
         out += ["", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in plot_files]
     return "\n".join(out) + "\n"

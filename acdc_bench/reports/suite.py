@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from acdc_bench.errors import ConfigError
-from acdc_bench.reports import make_report
+from acdc_bench.reports import make_report, provenance
 from acdc_bench.reports.layout import Report, load_report
 from acdc_bench.reports.markdown import md_table, verdicts
 from acdc_bench.reports.plots_scale import plot_points
@@ -189,16 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    sweeps = [Path(s) for s in args.sweeps if Path(s).is_dir()]  # the runs on disk, for the provenance
     try:
         if args.kind == "claims":
-            text = claims_readme(out, [Path(s) for s in args.sweeps if Path(s).is_dir()])
+            text = claims_readme(out, sweeps)
         else:
             text = scale_study(out, [Path(s.rstrip("/")) for s in args.sweeps],
                                Path(args.tables) if args.tables else None)
     except ConfigError as err:
         print(f"acdc-bench: error: {err}", file=sys.stderr)
         return 2
-    (out / "README.md").write_text(text)
+    (out / "README.md").write_text(provenance.suite_readme(text, out, sweeps))
     print(out / "README.md")
     return 0
 

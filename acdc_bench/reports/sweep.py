@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 IGNORED_KEYS = (
     "seed", "task", "device", "trainer.progress", "sweep_dir", "results_dir", "report",
     "dataset.root", "dataset.num_workers", "dataset.ffcv_train", "dataset.ffcv_val",
+    "checkpoint.resume_code_change",
 )
 IGNORED_PREFIXES = ("logger.", "report.")
 FINISHED, FAILED, INCOMPLETE, MISSING = "finished", "failed", "incomplete", "missing"

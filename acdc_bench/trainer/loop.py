@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -21,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
 from acdc_bench import checkpoint as ckpt_io
+from acdc_bench import provenance
 from acdc_bench.config import config_hash
 from acdc_bench.distributed import (
     DistInfo,
@@ -50,17 +50,6 @@ from acdc_bench.trainer.run_state import (
 )
 from acdc_bench.trainer.settings import TrainerSettings
 from acdc_bench.trainer.step import train_step
-
-
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
-            timeout=5,
-        )
-        return out.stdout.strip() if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 class Trainer:
@@ -94,6 +83,12 @@ class Trainer:
         seed_everything(s.seed)
         # A checkpoint to resume from, checked against this config before anything is built.
         self.resume_from = self.checkpoints.find(self._config_container(), s.epochs)
+        # Which code trained it so far (provenance.py): refused or warned when other code made it.
+        self.env = provenance.environment()
+        if self.resume_from is not None:
+            provenance.check_resume_code(self.resume_from[0], f"run directory {self.run_dir}",
+                                         s.resume_code_change, self.console.log)
+        self.trained_by = provenance.trained_by(None if self.resume_from is None else self.resume_from[0])
 
         from acdc_bench.data import build_data
 
@@ -157,10 +152,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, epoch: int, elapsed: float, partial: dict[str, Any] | None = None) -> None:
-        self.checkpoints.save(checkpoint_state(
+        state = checkpoint_state(
             self.parts, epoch=epoch, partial=partial, steps_per_epoch=self.steps_per_epoch,
             world_size=self.dist.world_size, history=self.history, elapsed=elapsed,
-            config_hash=self.config_hash, config=self._config_container()))
+            config_hash=self.config_hash, config=self._config_container())
+        self.checkpoints.save({**state, **self.trained_by})  # the code versions and commits that trained it
 
     def maybe_resume(self) -> None:
         if self.resume_from is None:
@@ -286,6 +282,7 @@ class Trainer:
         if self.start_epoch >= self.epochs:
             self.console.log(f"run already finished ({self.epochs} epochs); rewriting summary.json")
         else:
+            self.trained_by = provenance.add_training(self.trained_by, self.env)
             self.console.start(self.cfg, sum(p.numel() for p in self.model.parameters()), self.epochs,
                                self.steps_per_epoch, self.device.type, self.torch_threads,
                                self.dist.world_size, self.run_dir)
@@ -341,7 +338,12 @@ class Trainer:
             "world_size": self.dist.world_size,
             "device": self.device.type,
             "config_hash": self.config_hash,
-            "git_commit": git_commit(),
+            # who trained it (a finished run skipped on a rerun keeps its own), and with what
+            "git_commit": (self.trained_by["git_commits"] or [self.env["git_commit"]])[-1],
+            "code_version": (self.trained_by["code_versions"] or [self.env["code_version"]])[-1],
+            **self.trained_by,
+            "torch_version": self.env["torch_version"],
+            "python_version": self.env["python_version"],
             "method": self.cfg.method.name,
         }
         if self.history:  # the training FLOPs of the epochs run (early stopping may end sooner)

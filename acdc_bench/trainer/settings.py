@@ -25,6 +25,7 @@ class TrainerSettings:
     progress: bool | str  # auto | true | false
     checkpoint_every_minutes: float  # 0: checkpoints at epoch ends only
     keep_epochs: frozenset[int]  # epochs whose weights and masks stay as checkpoints/epoch_<e>.pt
+    resume_code_change: str  # refuse | allow: resuming a run trained by other training code (provenance.py)
     debug_nan_at_step: int | None  # test-only: poison this step's loss (docs/robustness.md)
     debug_mask_mismatch_rank: int | None  # test-only: fake a mask divergence on this rank
 
@@ -40,6 +41,8 @@ class TrainerSettings:
             progress=V.choice(cfg, "trainer.progress", ["auto", True, False]),
             checkpoint_every_minutes=float(V.number(cfg, "checkpoint.every_minutes", 0)),
             keep_epochs=read_keep_epochs(cfg, int(V.integer(cfg, "epochs"))),
+            resume_code_change=str(V.choice(cfg, "checkpoint.resume_code_change", ["refuse", "allow"],
+                                            required=False) or "refuse"),
             debug_nan_at_step=V.integer(cfg, "debug.nan_at_step", low=0, required=False),
             debug_mask_mismatch_rank=V.integer(cfg, "debug.mask_mismatch_rank", low=0, required=False),
         )

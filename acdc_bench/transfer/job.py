@@ -21,6 +21,7 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
+from acdc_bench import provenance
 from acdc_bench import validation as V
 from acdc_bench.checkpoint import atomic_write_text
 from acdc_bench.errors import ConfigError
@@ -168,6 +169,8 @@ def run_transfer(cfg: Any, out_dir: Path) -> dict[str, Any]:
         "tasks": mine,
         "baseline_tasks": theirs,
         "recipe": s.recipe(),
+        **provenance.environment(),  # which code made it (acdc_bench/provenance.py), for the report
+        "torch_threads": torch.get_num_threads(),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(json.dumps(summary, indent=1, sort_keys=True), out_dir / "summary.json")
