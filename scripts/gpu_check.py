@@ -140,7 +140,8 @@ class Check:
 def _tail(proc: subprocess.CompletedProcess) -> str:
     """The line that says what went wrong (an error line, else the last line)."""
     lines = [x for x in ((proc.stderr or "") + "\n" + (proc.stdout or "")).splitlines() if x.strip()]
-    errors = [x for x in lines if "rror" in x and not x.startswith(" ")]
+    errors = [x for x in lines if "acdc-bench: error" in x] or [
+        x for x in lines if "rror" in x and not x.startswith(" ") and "elastic" not in x]
     return (errors or lines or [f"exit status {proc.returncode}"])[-1][:500]
 
 
