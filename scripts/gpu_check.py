@@ -618,7 +618,7 @@ def step_ddp_ast(ck: Check) -> None:
         *TINY_RUN,
         "method=ast",
         "method.gradient_correction=true",
-        "method.update_interval=2",
+        "method.update_interval=3",
         "method.final_prune_epoch=2",
         "epochs=3",
         "device=cpu",
