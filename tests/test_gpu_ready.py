@@ -160,6 +160,7 @@ def test_the_gpu_check_rehearses_every_step_on_the_cpu(tmp_path):
         "cpu_checkpoint",
         "bert_tiny",
         "collectives",
+        "ddp:ast_gc",
         "speedup",
     }
     assert steps["train:acdc"]["zero_fraction"] == pytest.approx(
@@ -168,5 +169,5 @@ def test_the_gpu_check_rehearses_every_step_on_the_cpu(tmp_path):
     assert steps["resume"]["mid_epoch"] is True
     for name in ("overflow:rigl", "overflow:ast_gc"):
         assert steps[name]["skipped_mask_updates"] >= 1 and steps[name]["masks_kept"]
-    assert steps["collectives"]["ddp_masks_agree"] is True
+    assert steps["ddp:ast_gc"]["masks_agree"] is True
     assert steps["speedup"]["ok"] is not False
