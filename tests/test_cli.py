@@ -155,7 +155,9 @@ def test_bad_input_through_the_cli_fails_in_one_line_and_writes_nothing(tmp_path
     from concurrent.futures import ThreadPoolExecutor
 
     cases = [([BAD_INPUT[0][0]], "method"), ([BAD_INPUT[1][0]], "sparsity"),
-             (["method=acdc", "epochs=30", "method.warmup_epochs=3"], "method.phase_epochs")]
+             (["method=acdc", "epochs=30", "method.warmup_epochs=3", "method.phase_epochs=5",
+               "method.final_decompression_epochs=10", "method.final_compression_epochs=15"],
+              "method.phase_epochs")]
     with ThreadPoolExecutor(len(cases)) as pool:
         outs = list(pool.map(lambda k: run_cli("dataset=digits", *cases[k][0],
                                                f"hydra.run.dir={tmp_path / str(k)}"), range(len(cases))))
