@@ -396,3 +396,24 @@ def test_table7_mean_of_the_two_best_configs_per_task(tmp_path):
     assert acc.split("|")[5:7] == [" 60.10 ", " -10.10 "]
     no_rule = _write_sweep(tmp_path / "s2", jobs, report={k: v for k, v in layout.items() if k != "best_of"})
     assert "best configs" not in (make_report(no_rule, tmp_path / "r2") / "table.md").read_text()
+
+
+def test_table7_best_of_picks_among_the_papers_arm_only(tmp_path):
+    """With a dense-transfer arm beside the grid (Table 7's twin), ``best_of.where`` keeps the rule to
+    the gradual-unfreezing configs: a better dense-transfer config is never picked."""
+    vals = {("gradual_unfreezing", 1e-4): 0.50, ("gradual_unfreezing", 2e-4): 0.62,
+            ("gradual_unfreezing", 3e-4): 0.58, ("dense_transfer", 1e-4): 0.90, ("dense_transfer", 2e-4): 0.40}
+    jobs = [([f"recipe={r}", f"optim.lr={lr}"],
+             {"dataset": {"task": "rte"}, "recipe": {"name": r}, "optim": {"lr": lr}, "seed": 0},
+             {"status": "finished", "final": {"best_metric": v}})
+            for (r, lr), v in vals.items()]
+    layout = {"name": "mini_t7b", "published": "table7_bert_transfer", "rows": ["recipe.name", "optim.lr"],
+              "metric": "best_metric", "metrics": ["best_metric"],
+              "best_of": {"n": 2, "per": "dataset.task", "where": "recipe.name=gradual_unfreezing"}}
+    md = (make_report(_write_sweep(tmp_path / "s", jobs, report=layout), tmp_path / "r") / "table.md").read_text()
+    assert "among the configs with recipe.name=gradual_unfreezing" in md
+    row = next(ln for ln in md.splitlines() if ln.startswith("| rte | task metric"))
+    assert row.split("|")[3].strip() == "60.0"  # (62 + 58) / 2, not the dense arm's 90
+    bad = {**layout, "best_of": {**layout["best_of"], "where": "recipe.name"}}
+    with pytest.raises(ValueError, match="report.best_of.where='recipe.name' is not allowed"):
+        make_report(_write_sweep(tmp_path / "s2", jobs, report=bad), tmp_path / "r2")

@@ -15,23 +15,36 @@ from __future__ import annotations
 from typing import Any
 
 from acdc_bench.reports.layout import Report, entry_where, published_for
-from acdc_bench.reports.tables import Entry, fmt_coord, fmt_number, metric, sort_key
+from acdc_bench.reports.tables import Entry, fmt_coord, fmt_number, matches, metric, sort_key
 
 
 def _setting(rep: Report) -> dict[str, Any] | None:
     for cfg in [rep.master, *(r.config for r in rep.runs)]:
         n, per = cfg.get("report.best_of.n"), cfg.get("report.best_of.per")
         if n is not None and per is not None:
-            return {"n": int(n), "per": str(per)}
+            return {"n": int(n), "per": str(per), "where": parse_where(cfg.get("report.best_of.where"))}
     return None
 
 
-def best_configs(es: list[Entry], name: str, per: str, n: int) -> dict[Any, list[Entry]]:
-    """Per value of ``per``: the ``n`` configs with the best seed mean of ``name``."""
+def parse_where(text: str | None) -> dict[str, str]:
+    """``report.best_of.where: "recipe.name=gradual_unfreezing"``: pick among these configs only
+    (a sweep with a second arm beside the paper's grid, e.g. Table 7's twin with a dense-transfer arm)."""
+    if not text:
+        return {}
+    key, sep, value = str(text).partition("=")
+    if not sep or not key or not value:
+        raise ValueError(f"report.best_of.where={text!r} is not allowed; expected 'key=value'")
+    return {key.strip(): value.strip()}
+
+
+def best_configs(es: list[Entry], name: str, per: str, n: int,
+                 where: dict[str, Any] | None = None) -> dict[Any, list[Entry]]:
+    """Per value of ``per``: the ``n`` configs with the best seed mean of ``name`` (among the
+    configs matching ``where``)."""
     sign = 1 if metric(name).higher_is_better else -1
     groups: dict[str, tuple[Any, list[Entry]]] = {}
     for e in {id(x.group): x for x in es}.values():
-        if e.stat(name)[2]:
+        if e.stat(name)[2] and matches(entry_where(e), where or {}):
             key = entry_where(e).get(per)
             groups.setdefault(repr(key), (key, []))[1].append(e)
     out: dict[Any, list[Entry]] = {}
@@ -47,7 +60,7 @@ def table(rep: Report) -> tuple[str, str, list[str], list[list[str]]] | None:
     if setting is None:
         return None
     lay, n, per = rep.layout, setting["n"], setting["per"]
-    picked = best_configs(rep.entries, lay.metric, per, n)
+    picked = best_configs(rep.entries, lay.metric, per, n, setting["where"])
     if not picked:
         return None
     grid = sorted({k for e in rep.entries for k in e.coords if k != per})
@@ -66,6 +79,7 @@ def table(rep: Report) -> tuple[str, str, list[str], list[list[str]]] | None:
             body.append([fmt_coord(per, key), metric(name).label, fmt_number(ours, fmt), str(len(means)),
                          paper, delta, runs])
     title = f"Mean of the {n} best configs per {per} (by {metric(lay.metric).label})"
-    note = (f"Per {per}, the {n} configs with the best seed mean of {lay.metric} are picked; each metric is "
-            "the mean of their seed means (the paper's rule for Table 7, Sec. 4.3).")
+    among = "".join(f" among the configs with {k}={v}" for k, v in setting["where"].items())
+    note = (f"Per {per}, the {n} configs with the best seed mean of {lay.metric} are picked{among}; each metric "
+            "is the mean of their seed means (the paper's rule for Table 7, Sec. 4.3).")
     return title, note, [per, "metric", "ours", "configs", "paper", "Δ", "picked"], body
