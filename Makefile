@@ -112,9 +112,15 @@ $(addprefix report-,$(PAPER_TARGETS)): setup
 #   TARGETS="ast-table1 agree000"   only these (docs/reproducibility.md: which fit a CI-like time)
 # `make fingerprints` rewrites results/<twin>/fingerprint.json (the first steps of each twin's first
 # sweep point, checked exactly by tests/test_fingerprints.py): only after the reports were remade.
+# `make remake-results` remakes the committed twin reports in place, resumably across sessions (hours of
+# both cores in all): reports already made by the current training code are skipped, a sweep folder of
+# other code is moved aside (never deleted), wall times go to results/remake_times.tsv.
 TARGETS ?=
 VERIFY_DIR ?=
-.PHONY: verify-results fingerprints
+.PHONY: verify-results fingerprints remake-results
+
+remake-results: setup
+	$(PY) -m acdc_bench.reports.remake $(TARGETS)
 
 verify-results: setup
 	$(PY) -m acdc_bench.reports.verify $(if $(VERIFY_DIR),--scratch $(VERIFY_DIR)) $(TARGETS)
