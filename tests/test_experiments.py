@@ -22,8 +22,8 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
+from acdc_bench.artefacts import PUBLISHED
 from acdc_bench.config import register_resolvers, validate
-from acdc_bench.reports.published import PUBLISHED
 from acdc_bench.reports.sweep import flatten
 from acdc_bench.reports.tables import derived_coordinates, matches, subnet_targets
 from acdc_bench.sparsity.methods import method_class
