@@ -23,9 +23,9 @@ from acdc_bench.artefacts.spec import SUITE, Artefact, Cell, Claim
 __all__ = ["ARTEFACTS", "PUBLISHED", "Artefact", "Cell", "Claim", "by_experiment", "by_target",
            "paper_artefacts"]
 
-ARTEFACTS: tuple[Artefact, ...] = (*paper001_vision.ARTEFACTS, *paper002.ARTEFACTS,
-                                   *paper001_analyses.ARTEFACTS,
-                                   *paper000.ARTEFACTS, *paper001_language.ARTEFACTS, *suites.ARTEFACTS)
+ARTEFACTS: tuple[Artefact, ...] = (
+    *paper000.ARTEFACTS, *paper001_vision.ARTEFACTS, *paper001_analyses.ARTEFACTS,
+    *paper001_language.ARTEFACTS, *paper002.ARTEFACTS, *suites.ARTEFACTS)
 
 # by the name an experiment config's ``report.published`` gives (a paper artefact's experiment)
 PUBLISHED: dict[str, Artefact] = {a.name: a for a in ARTEFACTS}

@@ -7,7 +7,9 @@ comparison is the 95% interval of the difference of two configs' seed means (Wel
 against the paper's claim; ``verdicts.judge`` combines them: a statement holds when every
 comparison it needs holds, fails when any fails, and is inconclusive otherwise.
 
-What each statement needs:
+A statement's check is a typed record (``acdc_bench/artefacts/checks.py``: ``Pairwise``,
+``Monotone``, ... one per checker below, holding exactly its parameters); ``dispatch.check``
+calls the checker of the record's type. What each statement needs:
 
 - ``pairwise`` (a better than b): a − b in every context (each side's best config when
   ``best_over`` lets a coordinate vary);
