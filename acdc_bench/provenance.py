@@ -12,10 +12,11 @@ read or present finished runs: ``reports/`` (tables, figures, verdicts), ``artef
 papers' numbers and statements, the make targets) and ``tasks/artefacts.py`` (their catalogue),
 ``tasks/report.py``, ``tasks/summary.py`` (a dry run), ``__main__.py`` (the CLI's dispatch and
 error printing), and this module and ``fingerprint.py`` (bookkeeping). The analyses
-(``analysis/``) count: their numbers enter the reports of agree000, ast_fig6, fig9, fig10, table3. The config is not part
-of it: ``config_hash`` records that. Each file enters as its syntax tree with docstrings
-removed (``ast.unparse``), so comments, docstrings and formatting never move the version; the
-same source may hash differently under another Python minor version (its ``ast`` differs).
+(``analysis/``) count: their numbers enter the reports of agree000, ast_fig6, fig9, fig10,
+table3. The config is not part of it: ``config_hash`` records that. Each file enters as its
+syntax tree with docstrings removed (``ast.unparse``), so comments, docstrings and formatting
+never move the version; the same source may hash differently under another Python minor version
+(its ``ast`` differs).
 """
 
 from __future__ import annotations
