@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: setup run test lint clean gpu-check gpu-wheels
+.PHONY: setup run test lint clean gpu-check gpu-wheels list
 
 setup:
 	@bash scripts/setup.sh
@@ -20,6 +20,11 @@ lint: setup
 
 clean:
 	rm -rf runs multirun outputs .pytest_cache
+
+# Every paper artefact: its target, the paper's table or figure, the experiment (and CPU twin), and the
+# verdicts of its committed reports (results/<experiment>[_cpu]/table.md): `acdc-bench task=artefacts`.
+list: setup
+	@$(PY) -m acdc_bench.artefacts list
 
 # The GPU check (README "Checking a GPU machine"): `make gpu-wheels` here, then scripts/gpu_check.sh
 # on the GPU machine; `make gpu-check` runs it where you are (--rehearse: on the CPU, tiny sizes).
@@ -48,43 +53,11 @@ SWEEP_ARGS ?=
 CPU_THREADS ?= 1
 SEEDS ?=
 seed_sweep = $(if $(SEEDS),seed=$(shell seq -s, 0 $$(($(SEEDS) - 1))))
-EXP_fig1 := fig1_undertraining
-EXP_fig2 := fig2_celeba
-EXP_fig3 := fig3_methods
-EXP_fig7 := fig7_mask_iou
-EXP_table1 := table1_rn50
-EXP_table2 := table2_mobilenet
-EXP_table4 := table4_weight_decay
-EXP_table5 := table5_decompression
-EXP_ast-table1 := ast_table1_relations
-EXP_ast-table2 := ast_table2_cifar
-EXP_ast-table3 := ast_table3_imagenet
-EXP_ast-table4 := ast_table4_nm
-EXP_ast-table5 := ast_table5_subnets
-# issue 12: the analyses' artefacts; ANALYZED ones run task=analyze (the experiment's analysis=) between
-# the sweep and the report
-EXP_table3 := table3_channels
-EXP_fig8 := fig8_decompression_wd
-EXP_fig9 := fig9_sharpness
-EXP_fig10 := fig10_interpolation
-EXP_tableC2 := tableC2_sparse_fraction
-EXP_tableD3 := tableD3_phase_length
-EXP_tableE4 := tableE4_small_dense
-EXP_agree000 := agree000
-EXP_mem000 := mem000
-EXP_ast-fig4 := ast_fig4_inner_products
-EXP_ast-fig6 := ast_fig6_subnet_layers
-EXP_ast-fig7 := ast_fig7_adjustment
-# issue 16: Fig. 5 (accuracy change vs inference FLOPs) and Fig. 6 (accuracy vs sparsity per distribution)
-EXP_fig5 := fig5_flops
-EXP_fig6 := fig6_distributions
-ANALYZED := table3 fig9 fig10 agree000 ast-fig6
-PAPER_TARGETS := fig1 fig2 fig3 fig5 fig6 fig7 table1 table2 table4 table5 ast-table1 ast-table2 ast-table3 ast-table4 ast-table5
-PAPER_TARGETS += table3 fig8 fig9 fig10 tableC2 tableD3 tableE4 agree000 mem000 ast-fig4 ast-fig6 ast-fig7
-# issue 23: measured costs (task=speedup, no training; see "measured speed-ups" below)
-EXP_cost000 := cost000
-EXP_ast-table4-speed := ast_table4_speed
-PAPER_TARGETS += cost000 ast-table4-speed
+# The targets and their experiments come from the artefact specs (acdc_bench/artefacts/, one per paper
+# artefact): make/artefacts.mk defines EXP_<target>, PAPER_TARGETS, ANALYZED (task=analyze with the
+# experiment's analysis= between the sweep and the report), SPEEDUP_TARGETS, BEYOND_TARGETS and
+# BERT_TARGETS. It is generated: `python -m acdc_bench.artefacts make > make/artefacts.mk`.
+include make/artefacts.mk
 experiment = $(EXP_$(1))$(if $(filter cpu,$(SCALE)),_cpu)
 report_cmd = $(VENV)/bin/acdc-bench task=report sweep_dir=multirun/$(call experiment,$(1)) \
 	hydra.run.dir=runs/report/$(call experiment,$(1))
@@ -136,10 +109,6 @@ fingerprints: setup
 #   ANALYZE_ARGS=...   e.g. "analysis.source=folder analysis.root=/data/ImageNet-C" (paper scale)
 #   TRANSFER_ARGS=...  e.g. "transfer.roots.cifar10=/data/cifar transfer.roots.pets=/data/pets ..."
 # Needs the `robustness` extra (imagecorruptions-imaug) for on-the-fly corruptions: `make setup` has it.
-EXP_figG2 := figG2_corruptions
-EXP_tableF5 := tableF5_transfer
-EXP_figF1 := figF1_transfer
-BEYOND_TARGETS := figG2 tableF5 figF1
 ANALYZE_ARGS ?=
 TRANSFER_ARGS ?=
 cpu_env = $(if $(filter cpu,$(SCALE)),OMP_NUM_THREADS=$(CPU_THREADS))
@@ -205,11 +174,6 @@ report-scale-study: setup
 # upstream) and GLUE through `datasets` (HF_HUB_OFFLINE=1 / HF_DATASETS_OFFLINE=1: the local cache only).
 # SCALE=cpu: bert_tiny on the offline corpus; its upstream models (masked-LM pre-training, dense and GMP
 # to 90%: `make bert-pretrain-cpu`, conf/experiment/bert_pretrain_cpu.yaml) are trained first when missing.
-EXP_table6 := table6_bert_rescaled
-EXP_table7 := table7_bert_transfer
-EXP_fig11 := fig11_bert_mrpc
-EXP_fig12 := fig12_bert_cola
-BERT_TARGETS := table6 table7 fig11 fig12
 BERT_UPSTREAM_CPU := multirun/bert_pretrain_cpu/gmp/summary.json
 
 .PHONY: $(BERT_TARGETS) $(addprefix report-,$(BERT_TARGETS)) bert-pretrain-cpu
@@ -233,10 +197,10 @@ $(BERT_UPSTREAM_CPU): | setup
 # training-FLOPs and CPU speed-up claims (ResNet-50, AC/DC vs GMP vs RigL at 80/90/95%; SCALE=cpu: the
 # torch-engine twin, ~1 min); `make ast-table4-speed`: paper 002 Table 4's inference-time row for its N:M
 # sub-nets. `make bench-inference`: scripts/bench_inference.py (ResNet-50 and BERT-base, targets).
-# (cost000 and ast-table4-speed are PAPER_TARGETS: their EXP_ lines are above, next to the others)
+# (cost000 and ast-table4-speed are PAPER_TARGETS and SPEEDUP_TARGETS: make/artefacts.mk)
 .PHONY: deepsparse-env bench-inference
 deepsparse-env:
 	@bash scripts/deepsparse_env.sh
-cost000 ast-table4-speed: $(if $(filter cpu,$(SCALE)),,deepsparse-env)
+$(SPEEDUP_TARGETS): $(if $(filter cpu,$(SCALE)),,deepsparse-env)
 bench-inference: setup deepsparse-env
 	$(PY) scripts/bench_inference.py $(BENCH_ARGS)

@@ -8,13 +8,15 @@ training numbers, taken at run start and kept in every checkpoint, so that a run
 or skipped (finished) under other code says so.
 
 Which files count (``TRAINING_CODE``): every ``acdc_bench/**/*.py`` except the ones that only
-read or present finished runs: ``reports/`` (tables, figures, verdicts), ``tasks/report.py``,
-``tasks/summary.py`` (a dry run), ``__main__.py`` (the CLI's dispatch and error printing),
-and this module and ``fingerprint.py`` (bookkeeping). The analyses (``analysis/``) count: their
-numbers enter the reports of agree000, ast_fig6, fig9, fig10, table3. The config is not part
-of it: ``config_hash`` records that. Each file enters as its syntax tree with docstrings
-removed (``ast.unparse``), so comments, docstrings and formatting never move the version; the
-same source may hash differently under another Python minor version (its ``ast`` differs).
+read or present finished runs: ``reports/`` (tables, figures, verdicts), ``artefacts/`` (the
+papers' numbers and statements, the make targets) and ``tasks/artefacts.py`` (their catalogue),
+``tasks/report.py``, ``tasks/summary.py`` (a dry run), ``__main__.py`` (the CLI's dispatch and
+error printing), and this module and ``fingerprint.py`` (bookkeeping). The analyses
+(``analysis/``) count: their numbers enter the reports of agree000, ast_fig6, fig9, fig10,
+table3. The config is not part of it: ``config_hash`` records that. Each file enters as its
+syntax tree with docstrings removed (``ast.unparse``), so comments, docstrings and formatting
+never move the version; the same source may hash differently under another Python minor version
+(its ``ast`` differs).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from acdc_bench.errors import ConfigError, ConfigMismatch
 
 PACKAGE = Path(__file__).resolve().parent
 NOT_TRAINING_CODE = ("reports/", "tasks/report.py", "tasks/summary.py", "__main__.py", "provenance.py",
-                     "fingerprint.py")
+                     "fingerprint.py", "artefacts/", "tasks/artefacts.py")
 RESUME_CODE_CHANGE = ("refuse", "allow")  # checkpoint.resume_code_change
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from test_methods_schedules import compose_cfg
 
-from acdc_bench.reports.published import PUBLISHED
+from acdc_bench.artefacts import PUBLISHED
 from acdc_bench.sparsity.methods import method_class
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,6 +7,7 @@ sweep directories in the trainer's on-disk format pin the grouping rules and the
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import shutil
@@ -16,9 +17,10 @@ import pytest
 from conftest import run_cli
 from omegaconf import OmegaConf
 
+from acdc_bench.artefacts import PUBLISHED, Claim
+from acdc_bench.artefacts.checks import BestAmong, BestColumn, Monotone
 from acdc_bench.config import CONF_DIR
-from acdc_bench.reports import claims, load_report, make_report
-from acdc_bench.reports.published import PUBLISHED, Claim
+from acdc_bench.reports import claims, dispatch, load_report, make_report
 from acdc_bench.reports.sweep import group_runs, mean_std, read_sweep
 from acdc_bench.reports.tables import MEASURED, METRICS, PREFIXED
 
@@ -227,19 +229,19 @@ FIG3_TOP1 = {("acdc", 0.8, 1): 0.80, ("acdc", 0.8, 2.5): 0.82, ("gmp", 0.8, 1): 
 def test_claims_checked_on_numbers(tmp_path):
     # acdc best everywhere but gmp beats rigl at 80% (the paper says rigl is slightly better there)
     rep = load_report(_write_sweep(tmp_path / "s", _seeded_jobs(FIG3_TOP1), report=FIG3_LAYOUT))
-    acdc_best = Claim("", "", "best_among", {"metric": "val_top1", "by": "method.name", "expect": "acdc"})
-    best = claims.check(acdc_best, rep.entries, "epoch_multiplier")
+    acdc_best = Claim("", "", BestAmong(metric="val_top1", by="method.name", expect="acdc"))
+    best = dispatch.check(acdc_best, rep.entries, "epoch_multiplier")
     # acdc against each other method in both contexts (80% at 1x, 80% at 2.5x)
     assert best.verdict == claims.HOLDS and best.detail.startswith("4 of 4 comparisons hold")
     assert best.seeds == "3"
-    rigl = claims.check(PUBLISHED["fig3_methods"].claims[2], rep.entries, "epoch_multiplier")
+    rigl = dispatch.check(PUBLISHED["fig3_methods"].claims[2], rep.entries, "epoch_multiplier")
     assert rigl.verdict == claims.FAILS and "0 of 2" in rigl.detail
     assert rigl.shown is not None and rigl.shown.diff.estimate == pytest.approx(-1.0)
     assert rigl.shown.diff.high < 0
-    up = claims.check(Claim("", "", "monotone", {"metric": "val_top1", "along": "epoch_multiplier",
-                                                 "direction": 1}), rep.entries, "epoch_multiplier")
+    up = dispatch.check(Claim("", "", Monotone(metric="val_top1", along="epoch_multiplier", direction=1)),
+                        rep.entries, "epoch_multiplier")
     assert up.verdict == claims.HOLDS and up.detail.startswith("3 of 3 steps hold")
-    gmp_vs_rigl_90 = claims.check(PUBLISHED["fig3_methods"].claims[3], rep.entries, "epoch_multiplier")
+    gmp_vs_rigl_90 = dispatch.check(PUBLISHED["fig3_methods"].claims[3], rep.entries, "epoch_multiplier")
     assert gmp_vs_rigl_90.verdict == claims.UNCHECKED
     md = (make_report(rep.sweep_dir, tmp_path / "results") / "table.md").read_text()
     row = "| At low sparsity (80%) RigL is slightly better than GMP | 001 Fig. 3 / Sec. 3.3.1 | fails |"
@@ -256,7 +258,7 @@ def test_single_seed_orderings_are_inconclusive(tmp_path):
     """The same numbers with one seed a config: no interval, so no ordering holds or fails."""
     rep = load_report(_write_sweep(tmp_path / "s", _seeded_jobs(FIG3_TOP1, seeds=1), report=FIG3_LAYOUT))
     for claim in PUBLISHED["fig3_methods"].claims:
-        v = claims.check(claim, rep.entries, "epoch_multiplier")
+        v = dispatch.check(claim, rep.entries, "epoch_multiplier")
         assert v.verdict in (claims.INCONCLUSIVE, claims.UNCHECKED), (claim.text, v)
         assert v.seeds in ("1", "-")
     md = (make_report(rep.sweep_dir, tmp_path / "results") / "table.md").read_text()
@@ -269,11 +271,11 @@ def test_best_budget_compares_by_position_for_scaled_budgets(tmp_path):
             for e, v in ((5, 0.70), (9, 0.75), (10, 0.74)) for k in range(3)]
     layout = {"name": "mini_fig1", "rows": ["sparsity"], "column": "epochs"}
     rep = load_report(_write_sweep(tmp_path / "s", jobs, report=layout))
-    claim = Claim("", "", "best_column", {"metric": "val_top1", "expected": [[{"sparsity": 0.0}, 88]],
-                                          "budgets": [50, 88, 100]})
-    assert claims.check(claim, rep.entries, "epochs").verdict == claims.HOLDS
-    claim.args["budgets"] = [50, 100, 88]
-    assert claims.check(claim, rep.entries, "epochs").verdict == claims.FAILS
+    check = BestColumn(metric="val_top1", expected=[[{"sparsity": 0.0}, 88]], budgets=[50, 88, 100])
+    claim = Claim("", "", check)
+    assert dispatch.check(claim, rep.entries, "epochs").verdict == claims.HOLDS
+    claim = Claim("", "", dataclasses.replace(check, budgets=[50, 100, 88]))
+    assert dispatch.check(claim, rep.entries, "epochs").verdict == claims.FAILS
 
 
 def test_published_numbers_are_well_formed():
@@ -290,13 +292,13 @@ def test_published_numbers_are_well_formed():
             named.add(published)
     for name, pub in PUBLISHED.items():
         assert name in named, f"{name}: no experiment config names it"
-        assert pub.cells or pub.claims or "not a paper artefact" in pub.artefact, name
+        assert pub.cells or pub.claims or "not a paper artefact" in pub.title, name
         for cell in pub.cells:
             assert cell.source[:3] in ("001", "002"), (name, cell)
             known = [m in METRICS or m.startswith((*PREFIXED, *MEASURED)) for m in cell.values]
             assert all(known), (name, cell.values)
         for claim in pub.claims:
-            assert claim.check in (*claims.CHECKS, "none"), (name, claim.check)
+            assert claim.check is None or type(claim.check) in dispatch.CHECKERS, (name, claim.check)
     # spot checks against the papers' tables
     t1 = {(c.where["distribution.name"], c.where["sparsity"]): c.values["val_top1"]
           for c in PUBLISHED["table1_rn50"].cells}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from acdc_bench.reports import claims, realized
-from acdc_bench.reports.published import PUBLISHED, Claim
+from acdc_bench.artefacts import PUBLISHED, Claim
+from acdc_bench.artefacts.checks import CostRatio, GainGrows, LosesAtMost
+from acdc_bench.reports import claims, dispatch, realized
 from acdc_bench.reports.sweep import FINISHED, Group, Run
 from acdc_bench.reports.tables import Entry
 
@@ -19,21 +20,20 @@ def _entry(coords: dict, top1: list[float], subnet: float | None = None) -> Entr
 def test_the_three_reports_carry_statements_with_numeric_checks():
     for name in ("ast_table4_nm", "ast_table5_subnets", "table7_bert_transfer"):
         checks = [c.check for c in PUBLISHED[name].claims]
-        assert checks and any(c in claims.CHECKS for c in checks), name
+        assert checks and any(type(c) in dispatch.CHECKERS for c in checks), name
         assert all(c.text.startswith(('"', "...")) for c in PUBLISHED[name].claims), name  # quoted
 
 
 def test_loses_at_most_holds_fails_and_stays_open_by_the_interval():
-    claim = Claim("", "", "loses_at_most", {"metric": "val_top1", "by": "n_subnets", "a": 4, "b": 1,
-                                             "tolerance": 1.0})
+    claim = Claim("", "", LosesAtMost(metric="val_top1", by="n_subnets", a=4, b=1, tolerance=1.0))
     alone = _entry({"n_subnets": 1, "subnet": 0.5}, [0.800, 0.801, 0.799], 0.5)
     close = _entry({"n_subnets": 4, "subnet": 0.5}, [0.798, 0.799, 0.797], 0.5)  # 0.2 points behind
     far = _entry({"n_subnets": 4, "subnet": 0.5}, [0.760, 0.761, 0.759], 0.5)  # 4 points behind
     noisy = _entry({"n_subnets": 4, "subnet": 0.5}, [0.80, 0.75, 0.82], 0.5)
-    assert claims.check(claim, [alone, close], "subnet").verdict == claims.HOLDS
-    assert claims.check(claim, [alone, far], "subnet").verdict == claims.FAILS
-    assert claims.check(claim, [alone, noisy], "subnet").verdict == claims.INCONCLUSIVE
-    v = claims.check(claim, [alone, far], "subnet")
+    assert dispatch.check(claim, [alone, close], "subnet").verdict == claims.HOLDS
+    assert dispatch.check(claim, [alone, far], "subnet").verdict == claims.FAILS
+    assert dispatch.check(claim, [alone, noisy], "subnet").verdict == claims.INCONCLUSIVE
+    v = dispatch.check(claim, [alone, far], "subnet")
     assert v.comparisons[0].diff.estimate == pytest.approx(4.0, abs=1e-6)  # b − a, in points
 
 
@@ -43,8 +43,8 @@ def test_gain_grows_with_direction_minus_one_wants_the_larger_loss_at_high():
           _entry({"n_subnets": 5, "subnet": 0.7}, [0.740, 0.741, 0.739], 0.7),  # loses 1 point at 70%
           _entry({"n_subnets": 2, "subnet": 0.98}, [0.700, 0.701, 0.699], 0.98),
           _entry({"n_subnets": 5, "subnet": 0.98}, [0.650, 0.651, 0.649], 0.98)]  # loses 5 at 98%
-    down = claims.check(Claim("", "", "gain_grows", {**args, "direction": -1}), es, "subnet")
-    up = claims.check(Claim("", "", "gain_grows", args), es, "subnet")
+    down = dispatch.check(Claim("", "", GainGrows(**{**args, "direction": -1})), es, "subnet")
+    up = dispatch.check(Claim("", "", GainGrows(**args)), es, "subnet")
     assert down.verdict == claims.HOLDS and up.verdict == claims.FAILS
 
 
@@ -92,8 +92,8 @@ def test_cost_ratio_adds_up_the_individual_runs_against_the_joint_one():
 
     es = group(4, [0.5, 0.75], 0.4) + group(1, [0.5], 0.6) + group(1, [0.75], 0.4)
     args = {"metric": "training_flops_fraction", "by": "n_subnets", "a": 4, "b": 1, "tolerance": 0.5}
-    near = claims.check(Claim("", "", "cost_ratio", {**args, "expect": 2.5}), es, "subnet")
+    near = dispatch.check(Claim("", "", CostRatio(**{**args, "expect": 2.5})), es, "subnet")
     assert near.verdict == claims.HOLDS  # (0.6 + 0.4) / 0.4 = 2.5, the joint run counted once
     assert near.comparisons[0].diff.estimate == pytest.approx(0.0)
-    far = claims.check(Claim("", "", "cost_ratio", {**args, "expect": 4.0}), es, "subnet")
+    far = dispatch.check(Claim("", "", CostRatio(**{**args, "expect": 4.0})), es, "subnet")
     assert far.verdict == claims.FAILS

@@ -15,8 +15,9 @@ import pytest
 from conftest import ROOT
 from test_reports import FIG3_LAYOUT, _cfg, _done, _write_sweep
 
-from acdc_bench.reports import claims, load_report
-from acdc_bench.reports.published import PUBLISHED, Claim
+from acdc_bench.artefacts import PUBLISHED, Claim
+from acdc_bench.artefacts.checks import BestAmong, GainGrows, Pairwise
+from acdc_bench.reports import claims, dispatch, load_report
 from acdc_bench.reports.stats import Interval, contrast_interval, mean_interval, t_quantile, welch_interval
 from acdc_bench.reports.verdicts import (
     AT_MOST,
@@ -130,8 +131,8 @@ def test_seeds_of_one_config_are_averaged_different_configs_never(tmp_path):
     acdc = {e.coords["optim.lr"]: e for e in rep.entries if e.coords["method.name"] == "acdc"}
     assert acdc[0.5].stat("val_top1")[::2] == (pytest.approx(80.0), 2)
     assert acdc[0.1].stat("val_top1")[::2] == (pytest.approx(60.0), 2)
-    claim = Claim("", "", "pairwise", {"metric": "val_top1", "by": "method.name", "a": "acdc", "b": "gmp"})
-    v = claims.check(claim, rep.entries, "epoch_multiplier")
+    claim = Claim("", "", Pairwise(metric="val_top1", by="method.name", a="acdc", b="gmp"))
+    v = dispatch.check(claim, rep.entries, "epoch_multiplier")
     # gmp ran with lr 0.5 only: the lr-0.5 acdc config is its one comparison, seeds 2 and 2
     [c] = v.comparisons
     assert c.seeds == (2, 2) and c.diff.estimate == pytest.approx(10.0) and "lr=0.5" in c.label
@@ -211,7 +212,7 @@ def _own_sweep(tmp_path, per_seed: list[dict], rows: list[list[dict]] | None = N
 
 
 def _verdict(entries, check: str, **args):
-    return claims.check(Claim("", "", check, args), entries, None)
+    return dispatch.check(Claim("", "", dispatch.BY_NAME[check](**args)), entries, None)
 
 
 @pytest.mark.parametrize("values, want", [
@@ -265,14 +266,14 @@ def test_per_phase_values_of_one_run(tmp_path):
                 {"epoch": 3, "stage": "compression", "mem_true": 0.5 + k, "mem_corrupted": 0.4}]
     es = _own_sweep(tmp_path, [{}] * 3, rows=[rows(k) for k in (0.0, 0.01, 0.02)])
     claim = PUBLISHED["mem000"].claims[0]
-    v = claims.check(claim, es, None)
+    v = dispatch.check(claim, es, None)
     assert v.verdict == HOLDS and len(v.comparisons) == 2
     sparse = next(c for c in v.comparisons if "compression" in c.label and "decomp" not in c.label)
     assert sparse.diff.estimate == pytest.approx(0.55 + 0.01 - 0.35)  # mean over epochs 1 and 3, seeds
     flipped = _own_sweep(tmp_path / "f", [{}] * 3, rows=[[{**r, "stage": {"compression": "decompression",
                          "decompression": "compression"}.get(r["stage"], r["stage"])} for r in rows(k)]
                          for k in (0.0, 0.01, 0.02)])
-    assert claims.check(claim, flipped, None).verdict == FAILS
+    assert dispatch.check(claim, flipped, None).verdict == FAILS
 
 
 def test_barrier_per_segment_and_its_trend(tmp_path):
@@ -281,16 +282,16 @@ def test_barrier_per_segment_and_its_trend(tmp_path):
                 "segment_9_19": {"barrier": {"train_loss": b1}}}
     es = _own_sweep(tmp_path, [{}] * 3, analysis=[seg(0.1 + j, 0.3 + j) for j in (0.0, 0.01, 0.02)])
     above, trend = PUBLISHED["fig10_interpolation"].claims
-    v = claims.check(above, es, None)
+    v = dispatch.check(above, es, None)
     assert v.verdict == HOLDS and [c.label.split(", ")[-1] for c in v.comparisons] == [
         "segment_9_19 − 0", "segment_19_29 − 0"]  # in time order, not the file's
-    t = claims.check(trend, es, None)
+    t = dispatch.check(trend, es, None)
     [c] = t.comparisons
     assert t.verdict == HOLDS and c.diff.estimate == pytest.approx(0.2) and c.label.startswith(
         "segment_19_29 − segment_9_19")
     flat = _own_sweep(tmp_path / "flat", [{}] * 3, analysis=[seg(0.0, 0.0)] * 3)
-    assert claims.check(above, flat, None).verdict == INCONCLUSIVE  # a zero barrier: a tie
-    assert claims.check(trend, flat, None).verdict == INCONCLUSIVE
+    assert dispatch.check(above, flat, None).verdict == INCONCLUSIVE  # a zero barrier: a tie
+    assert dispatch.check(trend, flat, None).verdict == INCONCLUSIVE
 
 
 def test_a_of_one_config_exceeds_b_of_another(tmp_path):
@@ -310,7 +311,7 @@ def test_a_of_one_config_exceeds_b_of_another(tmp_path):
         (job / "analysis").mkdir()
         (job / "analysis" / "agreement.json").write_text(json.dumps({"entries": {"final": entry}}))
     es = load_report(sweep).entries
-    v = claims.check(PUBLISHED["agree000"].claims[0], es, "method.name")
+    v = dispatch.check(PUBLISHED["agree000"].claims[0], es, "method.name")
     [c] = v.comparisons
     assert v.verdict == HOLDS and c.diff.estimate == pytest.approx(5.0) and c.seeds == (3, 3)
 
@@ -325,8 +326,8 @@ def test_pairwise_ignores_the_coordinates_the_sides_differ_in_by_design(tmp_path
     layout = {"name": "e4", "rows": ["method.name", "sparsity"]}
     entries = load_report(_write_sweep(tmp_path / "s", jobs, report=layout)).entries
     args = {"metric": "val_top1", "by": "method.name", "a": "acdc", "b": "dense"}
-    assert claims.check(Claim("", "", "pairwise", args), entries, None).verdict == UNCHECKED
-    v = claims.check(Claim("", "", "pairwise", {**args, "ignore": ["sparsity"]}), entries, None)
+    assert dispatch.check(Claim("", "", Pairwise(**args)), entries, None).verdict == UNCHECKED
+    v = dispatch.check(Claim("", "", Pairwise(**{**args, "ignore": ["sparsity"]})), entries, None)
     assert v.verdict == HOLDS and v.comparisons[0].diff.estimate == pytest.approx(10.0)
 
 
@@ -344,8 +345,8 @@ def test_best_among_ignores_a_coordinate_that_moves_with_the_compared_one(tmp_pa
     layout = {"name": "c2", "rows": ["method.compression_phase_epochs", "method.decompression_phase_epochs"]}
     entries = load_report(_write_sweep(tmp_path / "s", jobs, report=layout)).entries
     args = {"metric": "val_top1", "by": "method.compression_phase_epochs", "expect": 5}
-    assert claims.check(Claim("", "", "best_among", args), entries, None).verdict == UNCHECKED
-    v = claims.check(Claim("", "", "best_among", {**args, "ignore": ["method.decompression_phase_epochs"]}),
+    assert dispatch.check(Claim("", "", BestAmong(**args)), entries, None).verdict == UNCHECKED
+    v = dispatch.check(Claim("", "", BestAmong(**{**args, "ignore": ["method.decompression_phase_epochs"]})),
                      entries, None)
     assert v.verdict == HOLDS and len(v.comparisons) == 2
 
@@ -378,9 +379,8 @@ def test_gain_grows_compares_the_budget_gain_between_sparsities(tmp_path):
             + runs("rigl", 0.95, 5, 0.70) + runs("rigl", 0.95, 10, 0.72))
     layout = {**FIG3_LAYOUT, "column": "epochs"}
     rep = load_report(_write_sweep(tmp_path / "s", jobs, report=layout))
-    claim = Claim("", "", "gain_grows", {"metric": "val_top1", "along": "epochs", "by": "sparsity",
-                                         "low": 0.9, "high": 0.95})
-    v = claims.check(claim, rep.entries, "epochs")
+    claim = Claim("", "", GainGrows(metric="val_top1", along="epochs", by="sparsity", low=0.9, high=0.95))
+    v = dispatch.check(claim, rep.entries, "epochs")
     by_method = {c.label.split("method=")[1]: c for c in v.comparisons}
     assert by_method["gmp"].diff.estimate == pytest.approx(3.0) and by_method["gmp"].verdict == claims.HOLDS
     assert by_method["rigl"].diff.estimate == pytest.approx(0.0, abs=1e-9)

@@ -13,12 +13,14 @@ ours, checks the paper's statements on our numbers, and draws the figures:
   entropy vs epoch), ``mask_iou.png``, ``acc_vs_flops.png``, ``decompression.png`` when the
   runs have the data for them.
 
-The experiment config says how: its ``report`` node names the published table, the row and
-column keys (config paths), the metrics and whether rows are AST sub-nets.
+The experiment config says how: its ``report`` node names the published table (an artefact's
+spec in ``acdc_bench/artefacts``), the row and column keys (config paths), the metrics and whether
+rows are AST sub-nets.
 
 One module per concern: ``sweep`` (runs on disk and their grouping by config), ``tables``
-(entries, metrics, formatting), ``layout`` (what a report shows), ``published`` and ``claims``
-(the papers' numbers and statements), and one per output: ``markdown``, ``csv_table``,
+(entries, metrics, formatting), ``layout`` (what a report shows), ``claims`` (the checkers of the
+papers' statements; ``dispatch`` maps a spec's typed check to its checker), ``catalogue`` (every
+artefact and its committed verdicts), and one per output: ``markdown``, ``csv_table``,
 ``figures`` (the table of plots; the drawing is in ``plots``).
 """
 

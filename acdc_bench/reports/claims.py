@@ -7,7 +7,9 @@ comparison is the 95% interval of the difference of two configs' seed means (Wel
 against the paper's claim; ``verdicts.judge`` combines them: a statement holds when every
 comparison it needs holds, fails when any fails, and is inconclusive otherwise.
 
-What each statement needs:
+A statement's check is a typed record (``acdc_bench/artefacts/checks.py``: ``Pairwise``,
+``Monotone``, ... one per checker below, holding exactly its parameters); ``dispatch.check``
+calls the checker of the record's type. What each statement needs:
 
 - ``pairwise`` (a better than b): a − b in every context (each side's best config when
   ``best_over`` lets a coordinate vary);
@@ -41,16 +43,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from acdc_bench.reports.claims_measured import CHECKS as MEASURED_CHECKS
-from acdc_bench.reports.published import Claim
 from acdc_bench.reports.stats import contrast_interval, mean_interval, welch_interval
 from acdc_bench.reports.sweep import Run
 from acdc_bench.reports.tables import (
     Entry,
+    analysis_entries,
     coord_label,
     fmt_coord,
     matches,
     metric,
+    path_value,
     run_value,
     same_value,
     sort_key,
@@ -70,7 +72,7 @@ from acdc_bench.reports.verdicts import (
 
 _metric = metric  # the checkers' argument ``metric`` shadows the function
 
-__all__ = ["CHECKS", "FAILS", "HOLDS", "INCONCLUSIVE", "UNCHECKED", "Verdict", "check"]
+__all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "UNCHECKED", "Verdict"]
 
 
 def _sample(e: Entry, name: str) -> list[float]:
@@ -325,18 +327,17 @@ def _run_value(run: Run, name: str, subnet: float | None, rows: dict[str, Any] |
     return REDUCE[reduce](vals) if vals else None
 
 
-def _analysis_entries(run: Run, name: str) -> dict[str, float]:
-    """``@<analysis>:<path>`` per entry of the run's analysis result, in the entries' order
-    (the numbers in their names: ``segment_9_19`` before ``segment_19_29``)."""
-    from acdc_bench.analysis.runner import read_result
+def _entry_order(key: str) -> tuple[list[int], str]:
+    """Analysis entries by the numbers in their names (``segment_9_19`` before ``segment_19_29``)."""
+    return [int(x) for x in re.findall(r"\d+", key)], key
 
-    analysis, _, path = name[1:].partition(":")
-    found = ((read_result(run.job_dir, analysis) or {}).get("entries") or {}) if run.job_dir else {}
+
+def _analysis_entries(run: Run, name: str) -> dict[str, float]:
+    """``@<analysis>:<path>`` per entry of the run's analysis result, in the entries' order."""
+    found, path = analysis_entries(run, name)
     out: dict[str, float] = {}
-    for key in sorted(found, key=lambda k: ([int(x) for x in re.findall(r"\d+", k)], k)):
-        v: Any = found[key]
-        for part in path.split("/"):
-            v = v.get(part) if isinstance(v, dict) else None
+    for key in sorted(found, key=_entry_order):
+        v = path_value(found[key], path)
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
             out[key] = float(v)
     return out
@@ -416,35 +417,9 @@ def entry_trend(es: list[Entry], metric: str, direction: int = 1, where: dict[st
     k, fmt, out = _metric(metric).scale, _metric(metric).fmt, []
     for e in _select(es, where):
         per_run = [_analysis_entries(r, metric) for r in e.group.finished]
-        keys = sorted({key for d in per_run for key in d},
-                      key=lambda s: ([int(x) for x in re.findall(r"\d+", s)], s))
+        keys = sorted({key for d in per_run for key in d}, key=_entry_order)
         for k0, k1 in zip(keys, keys[1:], strict=False):
             va = {i: d[k1] * k for i, d in enumerate(per_run) if k1 in d}
             vb = {i: d[k0] * k for i, d in enumerate(per_run) if k0 in d}
             out.append(_paired(f"{k1} − {k0} at {_describe(e)}", va, vb, direction, fmt))
     return judge(out, "steps")
-
-
-CHECKS: dict[str, Callable[..., Verdict]] = {
-    "best_among": best_among, "pairwise": pairwise, "monotone": monotone, "saturates": saturates,
-    "gain_grows": gain_grows, "loses_at_most": loses_at_most, "cost_ratio": cost_ratio,
-    "best_column": best_column, "spread": spread, "above": above, "exceeds": exceeds,
-    "entry_trend": entry_trend,
-}
-CHECKS.update(MEASURED_CHECKS)  # band, interval_above (claims_measured.py: issue 23's cost claims)
-
-
-def check(claim: Claim, es: list[Entry], column: str | None,
-          aliases: dict[str, str] | None = None) -> Verdict:
-    """``aliases`` maps the paper's metric to the one our runs report in its place (twins)."""
-    fn = CHECKS.get(claim.check)
-    if fn is None:
-        return Verdict(UNCHECKED, "a statement without a numeric check")
-    args = dict(claim.args)
-    for key in ("metric", "a", "b"):
-        if key in args and aliases:
-            args[key] = aliases.get(args[key], args[key])
-    if "pairs" in args and aliases:
-        args["pairs"] = [{**p, "a": aliases.get(p["a"], p["a"]), "b": aliases.get(p["b"], p["b"])}
-                         for p in args["pairs"]]
-    return fn(es, column=column, **args)

@@ -63,5 +63,3 @@ def _m(name: str) -> tuple[float, str]:
     m = metric(name)
     return m.scale, m.fmt
 
-
-CHECKS = {"band": band, "interval_above": interval_above}

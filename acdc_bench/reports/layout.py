@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from acdc_bench.artefacts import PUBLISHED, Artefact, Cell, by_experiment
 from acdc_bench.errors import ConfigError
-from acdc_bench.reports.published import PUBLISHED, Cell, Published
 from acdc_bench.reports.sweep import Group, Run, comparable, group_runs, master_config, read_sweep
 from acdc_bench.reports.tables import Entry, derived_coordinates, entries, matches, sort_key
 
@@ -53,7 +53,7 @@ class Report:
     runs: list[Run]
     groups: list[Group]
     entries: list[Entry]
-    published: Published | None
+    published: Artefact | None
     sweep_dir: Path
     master: dict[str, Any]
 
@@ -74,7 +74,8 @@ def read_layout(master: dict[str, Any], runs: list[Run], sweep_dir: Path, name: 
         return default
 
     exp = name or get("name") or sweep_dir.resolve().name
-    layout = Layout(name=exp, published=get("published", exp if exp in PUBLISHED else None),
+    spec = by_experiment(exp)  # an artefact's experiment or its twin: the spec it is judged against
+    layout = Layout(name=exp, published=get("published", exp if exp in PUBLISHED else spec and spec.name),
                     rows=list(get("rows", []) or []), column=get("column"), metric=get("metric", "val_top1"),
                     panel=get("panel"), subnets=bool(get("subnets", False)), twin=bool(get("twin", False)))
     mets = get("metrics")
@@ -104,8 +105,8 @@ def published_metrics(layout: Layout) -> list[str]:
     pub = PUBLISHED.get(layout.published or "")
     if pub is None:
         return []
-    names = [n for c in pub.cells for n in c.values] + [str(c.args["metric"]) for c in pub.claims
-                                                        if "metric" in c.args]
+    names = [n for c in pub.cells for n in c.values] + [str(c.check.metric) for c in pub.claims
+                                                        if getattr(c.check, "metric", None) is not None]
     return list(dict.fromkeys(layout.ours(n) for n in names))
 
 

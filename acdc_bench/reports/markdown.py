@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from acdc_bench.reports import best_of, provenance, realized
-from acdc_bench.reports import claims as claims_mod
+from acdc_bench.artefacts.spec import Claim
+from acdc_bench.reports import best_of, dispatch, provenance, realized
 from acdc_bench.reports.layout import Layout, Report, find_entry, grid_rows, paper_rows, published_for
-from acdc_bench.reports.published import Claim
 from acdc_bench.reports.sweep import FINISHED, Run
 from acdc_bench.reports.tables import Entry, coord_label, fmt_coord, fmt_number, metric
 from acdc_bench.reports.verdicts import Verdict
@@ -140,7 +139,7 @@ VERDICTS_NOTE = (
 def verdicts(rep: Report) -> list[tuple[Claim, Verdict]]:
     """Every statement of the paper's artefact with its verdict on our runs."""
     lay, claims = rep.layout, rep.published.claims if rep.published else ()
-    return [(c, claims_mod.check(c, rep.entries, lay.column, lay.metric_aliases)) for c in claims]
+    return [(c, dispatch.check(c, rep.entries, lay.column, lay.metric_aliases)) for c in claims]
 
 
 def _verdict_section(checked: list[tuple[Claim, Verdict]]) -> list[str]:
@@ -165,7 +164,7 @@ def render_markdown(rep: Report, plot_files: list[Path]) -> str:
     done = sum(r.status == FINISHED for r in rep.runs)
     bad = [r for r in rep.runs if r.status != FINISHED]
     checked = verdicts(rep)
-    out = [f"# {pub.artefact if pub else lay.name}"]
+    out = [f"# {pub.title if pub else lay.name}"]
     out += provenance.warning_lines(provenance.gather(rep.runs))  # runs of several training-code versions
     out += _verdict_section(checked)
     out.append("")

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from acdc_bench.reports.published import Published  # noqa: E402
+from acdc_bench.artefacts import Artefact  # noqa: E402
 from acdc_bench.reports.sweep import Group, mean_std  # noqa: E402
 from acdc_bench.reports.tables import Entry, fmt_coord, metric, run_value, same_value, sort_key  # noqa: E402
 
@@ -55,7 +55,7 @@ def _save(fig, path: Path) -> Path:
 
 
 def plot_budget(es: list[Entry], column: str, panel: str | None, names: list[str],
-                published: Published | None, title: str, path: Path) -> Path | None:
+                published: Artefact | None, title: str, path: Path) -> Path | None:
     """Final metrics vs training budget, one line per config (paper 001 Figs. 1-4)."""
     names = [n for n in names if any(e.values.get(n) for e in es)]
     if not names or column is None:

@@ -12,11 +12,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+from acdc_bench.artefacts.spec import SHARPNESS
 from acdc_bench.reports.plots import _grid, _label, _legend, _save
 from acdc_bench.reports.sweep import Run, mean_std
 from acdc_bench.reports.tables import Entry, fmt_coord, metric, sort_key
 
-SHARPNESS = "@sharpness:eigenvalue"
 MEM_KEYS = ("mem_corrupted", "mem_true", "mem_other")
 TASK_PREFIX = "transfer_acc/"
 

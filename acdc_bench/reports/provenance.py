@@ -7,17 +7,16 @@ its config hash, torch version and thread count. The report gathers them: a warn
 when its runs come from more than one training-code version (their numbers may not be remade by
 any one checkout), and a section listing it all with the command that remakes the report.
 
-The command is derived, not stored: the Makefile's ``EXP_<target> := <experiment>`` lines give
-the target (``_cpu`` experiments: ``SCALE=cpu``), the sweep's own command line
-(``multirun.yaml``) the ``SEEDS=N`` and other overrides. Suite parts (``claims_*/<part>``,
+The command is derived, not stored: the artefact specs (``acdc_bench/artefacts``, whence the
+Makefile's ``EXP_<target> := <experiment>`` lines) give the target (``_cpu`` experiments:
+``SCALE=cpu``), the sweep's own command line (``multirun.yaml``) the ``SEEDS=N`` and other
+overrides. Suite parts (``claims_*/<part>``,
 ``scale_study/<part>``) are remade by their suite's target.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,16 @@ from omegaconf import OmegaConf
 
 from acdc_bench.reports.sweep import Run, read_sweep
 
-MAKEFILE = Path(__file__).resolve().parent.parent.parent / "Makefile"
 MIXED = "**Mixed training code.**"  # the top warning's first words (verify.py skips the line)
 HEADING = "## Provenance"
 
 
-@cache
-def make_targets(makefile: Path = MAKEFILE) -> dict[str, str]:
-    """Experiment name -> Makefile target, from the ``EXP_<target> := <experiment>`` lines."""
-    if not makefile.is_file():
-        return {}
-    pairs = re.findall(r"^EXP_(\S+)\s*:=\s*(\S+)\s*$", makefile.read_text(), flags=re.M)
-    return {exp: target for target, exp in pairs}
+def make_targets() -> dict[str, str]:
+    """Experiment name -> make target, from the artefact specs (as ``make/artefacts.mk``'s
+    ``EXP_<target>`` lines)."""
+    from acdc_bench.artefacts import paper_artefacts
+
+    return {a.config: a.target for a in paper_artefacts() if a.target}
 
 
 def sweep_overrides(sweep_dir: Path) -> list[str]:

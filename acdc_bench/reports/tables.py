@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from acdc_bench.artefacts.spec import analysis_metric
 from acdc_bench.reports.stats import Interval, mean_interval
 from acdc_bench.reports.sweep import Group, Run, mean_std
 from acdc_bench.sparsity import subnets
@@ -108,19 +109,33 @@ def analysis_value(run: Run, name: str) -> Any:
     return None
 
 
-def analysis_path_value(run: Run, name: str) -> float | None:
-    """``@<analysis>:<key>/<key>...`` (the reports of issue 12's artefacts): a value in
-    ``RUN/analysis/<analysis>.json`` (``runner.read_result``), of the entry ``final``, else the
-    largest over all entries (interpolation's segments: the highest barrier)."""
+def analysis_entries(run: Run, name: str) -> tuple[dict[str, Any], list[str]]:
+    """The entries of the analysis result an ``@<analysis>:<key>/<key>...`` metric names
+    (``RUN/analysis/<analysis>.json``, ``runner.read_result``) and the path of keys into each."""
     from acdc_bench.analysis.runner import read_result
 
-    analysis, _, path = name[1:].partition(":")
-    entries = ((read_result(run.job_dir, analysis) or {}).get("entries") or {}) if run.job_dir else {}
+    parsed = analysis_metric(name)
+    if parsed is None or run.job_dir is None:
+        return {}, []
+    analysis, path = parsed
+    entries = ((read_result(run.job_dir, analysis) or {}).get("entries") or {})
+    return entries, path
+
+
+def path_value(entry: Any, path: list[str]) -> Any:
+    """The value at ``path`` in one analysis entry, or None."""
+    for key in path:
+        entry = entry.get(key) if isinstance(entry, dict) else None
+    return entry
+
+
+def analysis_path_value(run: Run, name: str) -> float | None:
+    """``@<analysis>:<key>/<key>...`` (the reports of issue 12's artefacts): the value of the entry
+    ``final``, else the largest over all entries (interpolation's segments: the highest barrier)."""
+    entries, path = analysis_entries(run, name)
     values = []
     for entry in [entries["final"]] if "final" in entries else list(entries.values()):
-        v: Any = entry
-        for key in path.split("/"):
-            v = v.get(key) if isinstance(v, dict) else None
+        v = path_value(entry, path)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             values.append(float(v))
     return max(values) if values else None

@@ -32,7 +32,7 @@ from acdc_bench.reports.provenance import HEADING, MIXED, make_targets
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # what a scratch checkout shares with this one
-LINKED = ("Makefile", "acdc_bench", "conf", "scripts", "pyproject.toml", ".venv")
+LINKED = ("Makefile", "make", "acdc_bench", "conf", "scripts", "pyproject.toml", ".venv")
 MARKER = ".acdc-verify"  # a scratch folder this module made (and may empty again)
 NUMBER = re.compile(r"[-+−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 VALUE_COLUMNS = ("ours_", "seeds_", "not_finished", "paper", "diff", "source")  # the rest: a row's key

@@ -30,6 +30,7 @@ TASKS: dict[str, Task] = {
     "analyze": Task("acdc_bench.tasks.analyze:analyze", needs_method=False),
     "transfer": Task("acdc_bench.tasks.transfer:transfer", needs_method=False),
     "speedup": Task("acdc_bench.tasks.speedup:speedup", needs_method=False),
+    "artefacts": Task("acdc_bench.tasks.artefacts:artefacts", needs_method=False),
 }
 
 

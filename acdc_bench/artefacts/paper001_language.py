@@ -1,6 +1,7 @@
-"""Paper 001 Sec. 4's numbers (BERT sparse transfer on GLUE): Tables 6 and 7, Figures 11 and 12,
+"""Paper 001 (AC/DC++) Sec. 4: sparse transfer of BERT on GLUE, Tables 6 and 7, Figures 11 and 12,
 typed in from ``shared/papers/001``; each cell cites its table. Metrics are GLUE's dev-set scores
-x 100 at the early-stopping epoch (``best_val_*``: summary.json's ``best`` row).
+x 100 at the early-stopping epoch (``best_val_*``: summary.json's ``best`` row). Also the upstream
+sweep of the CPU twins (``bert_pretrain_cpu``: no paper artefact, no statement).
 
 Table 7's Prune OFA [79] and oBERT [43] rows are other papers' results, reproduced there: they
 sit on no sweep point of ours (``where`` names a ``row`` key no run has) and are shown beside ours.
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from acdc_bench.reports.published_types import Cell, Claim, Published
+from acdc_bench.artefacts.checks import Monotone, Pairwise
+from acdc_bench.artefacts.spec import BERT, SUITE, Artefact, Cell, Claim
 
 TASKS = ("rte", "qnli", "mrpc", "sst2", "cola", "stsb", "mnli", "qqp")
 # Table 6's metric per task (MRPC: accuracy there; Table 7 adds F1)
@@ -41,20 +43,19 @@ def _t6_cells() -> tuple[Cell, ...]:
 
 _UNDERTRAINED = Claim(
     "Under the dense-transfer recipe, sparse models trail the dense model (Sec. 4.1: up to 14 points on RTE "
-    "and CoLA).", "001 Sec. 4.1, Table 6", "pairwise",
-    {"metric": "best_metric", "by": "sparsity", "a": 0.0, "b": 0.9, "where": {"epochs": 3}})
+    "and CoLA).", "001 Sec. 4.1, Table 6",
+    Pairwise(metric="best_metric", by="sparsity", a=0.0, b=0.9, where={"epochs": 3}))
 _TRAIN_LOSS = Claim(
     "Extending the recipe drives the training loss towards zero (the over-fitting regime).",
-    "001 Sec. 4.2", "monotone", {"metric": "train_loss", "along": "epochs", "direction": -1,
-                                 "where": {"sparsity": 0.9}})
+    "001 Sec. 4.2", Monotone(metric="train_loss", along="epochs", direction=-1, where={"sparsity": 0.9}))
 _OVERFIT = Claim(
     "... while validation quality falls: past the best length the final epoch's validation loss rises with "
-    "the recipe's length.", "001 Sec. 4.2", "monotone",
-    {"metric": "val_loss", "along": "epochs", "direction": 1,
-     "where": {"sparsity": 0.9, "epochs": [5, 6, 7, 8]}})
+    "the recipe's length.", "001 Sec. 4.2",
+    Monotone(metric="val_loss", along="epochs", direction=1, where={"sparsity": 0.9, "epochs": [5, 6, 7, 8]}))
 
-TABLE6 = Published(
-    artefact="Paper 001, Table 6: 90% sparse BERT-base, dense-transfer recipe and its rescalings, GLUE dev",
+TABLE6 = Artefact(
+    name="table6_bert_rescaled", target="table6", paper="001", label="Table 6", kind=BERT,
+    title="Paper 001, Table 6: 90% sparse BERT-base, dense-transfer recipe and its rescalings, GLUE dev",
     setup="oBERT's 90% sparse upstream BERT-base [43], dense-transfer recipe (linear LR decay) rescaled to "
           "1..8 epochs, early stopping; the full-sweep row sits at the paper's best length per task.",
     cells=_t6_cells(), claims=(_UNDERTRAINED, _TRAIN_LOSS, _OVERFIT),
@@ -93,8 +94,9 @@ def _t7_cells() -> tuple[Cell, ...]:
     return tuple(cells)
 
 
-TABLE7 = Published(
-    artefact="Paper 001, Table 7: sparse transfer with gradual unfreezing vs Prune OFA and oBERT, GLUE dev",
+TABLE7 = Artefact(
+    name="table7_bert_transfer", target="table7", paper="001", label="Table 7", kind=BERT,
+    title="Paper 001, Table 7: sparse transfer with gradual unfreezing vs Prune OFA and oBERT, GLUE dev",
     setup="90% sparse upstream BERT-base; gradual unfreezing, LR rewound each epoch; grid LR "
           "{1e-4, 2e-4, 3e-4} x dropout {0.05, 0.1}; the paper reports the mean of the two best runs "
           "per task.",
@@ -103,32 +105,31 @@ TABLE7 = Published(
         "\"our approach outperforms highly competitive results by Prune OFA in all, and oBERT in eight out "
         "of twelve datasets\": gradual unfreezing beats oBERT's recipe (the rescaled dense-transfer sweep) "
         "on every task. Checked where a sweep has a dense-transfer arm (fig11/fig12 twins); Prune OFA "
-        "(distillation from a dense teacher) is not implemented", "001 Sec. 4.3, Table 7", "pairwise",
-        {"metric": "best_metric", "by": "recipe.name", "a": "gradual_unfreezing", "b": "dense_transfer",
-         "best_over": "optim.lr"}),),
+        "(distillation from a dense teacher) is not implemented", "001 Sec. 4.3, Table 7",
+        Pairwise(metric="best_metric", by="recipe.name", a="gradual_unfreezing", b="dense_transfer",
+                 best_over="optim.lr")),),
     notes=("Prune OFA and oBERT rows are those papers' results as Table 7 quotes them.",))
 
 _GU_VS_RESCALED = Claim(
     "Gradual unfreezing matches or beats the rescaled dense-transfer recipe (Sec. 4.3: better than oBERT "
-    "in 8 of 12 GLUE metrics, with a 6-point grid instead of 24).", "001 Sec. 4.3, Table 7", "pairwise",
-    {"metric": "best_metric", "by": "recipe.name", "a": "gradual_unfreezing", "b": "dense_transfer",
-     "best_over": "optim.lr"})  # each recipe at its best LR when the sweep has several (the CPU twins)
+    "in 8 of 12 GLUE metrics, with a 6-point grid instead of 24).", "001 Sec. 4.3, Table 7",
+    Pairwise(metric="best_metric", by="recipe.name", a="gradual_unfreezing", b="dense_transfer",
+             best_over="optim.lr"))  # each recipe at its best LR when the sweep has several (the CPU twins)
 
 
-def _figure(n: int, task: str, metric: str) -> Published:
-    return Published(
-        artefact=f"Paper 001, Figure {n}: evaluation loss and {metric} per epoch on {task}, ours vs oBERT",
+def _figure(n: int, name: str, task: str, metric: str) -> Artefact:
+    return Artefact(
+        name=name, target=f"fig{n}", paper="001", label=f"Fig. {n}", kind=BERT,
+        title=f"Paper 001, Figure {n}: evaluation loss and {metric} per epoch on {task}, ours vs oBERT",
         setup="90% sparse BERT-base; gradual unfreezing vs the rescaled dense-transfer recipe; curves only "
               "(no numbers are read off the plot).",
         claims=(_GU_VS_RESCALED,))
 
 
-TEXT_PUBLISHED: dict[str, Published] = {
-    "table6_bert_rescaled": TABLE6,
-    "table7_bert_transfer": TABLE7,
-    "fig11_bert_mrpc": _figure(11, "MRPC", "F1"),
-    "fig12_bert_cola": _figure(12, "CoLA", "Matthews correlation"),
-    "bert_pretrain_cpu": Published(
-        artefact="Upstream models of the BERT CPU twins (not a paper artefact)",
-        setup="bert_tiny pre-trained with masked-LM on CPython's pydoc_data.topics, dense and GMP to 90%."),
-}
+BERT_PRETRAIN_CPU = Artefact(
+    name="bert_pretrain_cpu", target=None, paper="001", label="Sec. 4 (upstream)", kind=SUITE, twin=False,
+    title="Upstream models of the BERT CPU twins (not a paper artefact)",
+    setup="bert_tiny pre-trained with masked-LM on CPython's pydoc_data.topics, dense and GMP to 90%.")
+
+ARTEFACTS = (TABLE6, TABLE7, _figure(11, "fig11_bert_mrpc", "MRPC", "F1"),
+             _figure(12, "fig12_bert_cola", "CoLA", "Matthews correlation"), BERT_PRETRAIN_CPU)
