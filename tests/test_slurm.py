@@ -29,8 +29,6 @@ from acdc_bench.distributed import expand_hostlist, slurm_rendezvous
 from acdc_bench.trainer.preemption import Preemption
 
 slurm = pytest.mark.slurm  # the tests that need the local cluster (and root)
-# one worker under `make test`'s xdist: the module's cluster (fixed state dir and ports) is started once
-pytestmark = pytest.mark.xdist_group("slurm_cluster")
 
 SCRIPT = ROOT / "scripts" / "slurm_local.sh"
 # Not under pytest's tmp_path: munged (running as the munge user) must reach its socket and key,
