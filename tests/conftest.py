@@ -21,28 +21,32 @@ ROOT = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------------------- two workers (issue 22)
 # `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`): one per core, so each
 # worker and every process it starts gets one torch thread; two OpenMP threads per process on two busy
-# cores stall each other. Tests that check thread counts take ``full_threads``. Every test uses its own
-# tmp_path and free ports, except the modules below, which share something else: each runs on one worker.
-ONE_WORKER_MODULES = {
-    "tests/test_slurm.py": "its local SLURM cluster (a fixed state dir and ports), started once per module",
-}
+# cores stall each other. Tests that check thread counts take ``full_threads``. The work units: a
+# module's tests run on one worker, so its module fixtures (mostly a trained run) are made once and
+# test_slurm.py's local cluster (a fixed state dir and ports) is started by one worker only; modules
+# that share a session run (``shared_run``) go together; the two modules of many small independent
+# tests are split per test, and, sent last, they even out the two workers' ends.
+SHARES_RUNS_WITH = {"tests/test_checkpoint_safety.py": "tests/test_cli.py",
+                    "tests/test_transfer.py": "tests/test_methods_cli.py"}
+PER_TEST_MODULES = {"tests/test_experiments.py", "tests/test_validation.py"}
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent under `-p no:xdist`
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """``--dist loadgroup`` with each of ONE_WORKER_MODULES one work unit. xdist 3.8's own
-    ``xdist_group`` mark does nothing under pytest 9.2 (it renames ``item._nodeid``, which pytest 9.2
-    no longer reads), so the groups are named here, where the scheduler sees only node ids."""
+    """``--dist loadgroup`` with the work units above (xdist sends the units with the most tests
+    first). The units are named here, where xdist's scheduler sees only node ids: xdist 3.8's own
+    ``xdist_group`` mark does nothing under pytest 9.2 (it renames ``item._nodeid``, which pytest
+    9.2 no longer reads)."""
     if config.getvalue("dist") != "loadgroup":
         return None
-    from xdist.scheduler import LoadGroupScheduling
+    from xdist.scheduler import LoadScopeScheduling
 
-    class ModuleGroups(LoadGroupScheduling):
+    class ModuleUnits(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return module if module in ONE_WORKER_MODULES else super()._split_scope(nodeid)
+            return nodeid if module in PER_TEST_MODULES else SHARES_RUNS_WITH.get(module, module)
 
-    return ModuleGroups(config, log)
+    return ModuleUnits(config, log)
 
 
 def pytest_configure(config: pytest.Config) -> None:
