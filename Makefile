@@ -12,8 +12,13 @@ setup:
 run: setup
 	$(VENV)/bin/acdc-bench $(ARGS)
 
+# The suite on TEST_WORKERS pytest-xdist workers (one per core; `--dist loadgroup` keeps each xdist_group on
+# one worker); PYTEST_ARGS="-n 0" runs it in one process. Without xdist (ACDC_WHEELS set-up: no dev
+# extras) it runs in one process. Evaluated when the recipe runs, after setup.
+TEST_WORKERS ?= 2
+pytest_workers = $(shell $(PY) -c "import xdist" 2>/dev/null && echo "-n $(TEST_WORKERS) --dist loadgroup")
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(pytest_workers) $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -462,14 +462,21 @@ def step_resume(ck: Check) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None and len(_rows(part / "metrics.jsonl")) < 1:
-        time.sleep(0.02)
-    time.sleep(0.05)  # into the next epoch
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
     from acdc_bench import checkpoint as ckpt_io
 
+    # killed once last.pt is a step checkpoint inside epoch 1 (polled, not timed: a busy machine
+    # would otherwise let the kill land on an epoch end)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            state = ckpt_io.load(part / "checkpoints" / ckpt_io.LAST)
+        except ckpt_io.CorruptCheckpoint:  # not written yet, or between the two renames
+            state = None
+        if state is not None and state["epoch"] == 1 and state["partial"] is not None:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
     last = ckpt_io.load(part / "checkpoints" / ckpt_io.LAST)
     where = f"epoch {last['epoch']}" + (
         f" before batch {last['partial']['batch']}" if last["partial"] else " end"
@@ -570,6 +577,10 @@ def collectives_worker() -> None:
         and [o["rank"] for o in objs] == list(range(world))
         and box[0] == "from 0"
     )
+    # the DDP wrapper (its reducer holds the group's work) goes before the group; rank 1 otherwise
+    # aborts at exit now and then ("terminate called without an active exception", a busy CPU)
+    del ddp, model
+    dist.barrier()
     dist.destroy_process_group()
     if rank == 0:
         print(

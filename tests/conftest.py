@@ -18,10 +18,73 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# ----------------------------------------------------------------------------- two workers (issue 22)
+# `make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`): one per core, so each
+# worker and every process it starts gets one torch thread; two OpenMP threads per process on two busy
+# cores stall each other. Tests that check thread counts take ``full_threads``. The work units: a
+# module's tests run on one worker, so its module fixtures (mostly a trained run) are made once and
+# test_slurm.py's local cluster (a fixed state dir and ports) is started by one worker only; modules
+# that share a session run (``shared_run``) go together; the two modules of many small independent
+# tests are split per test, and, sent last, they even out the two workers' ends.
+SHARES_RUNS_WITH = {"tests/test_checkpoint_safety.py": "tests/test_cli.py",
+                    "tests/test_transfer.py": "tests/test_methods_cli.py"}
+PER_TEST_MODULES = {"tests/test_experiments.py", "tests/test_validation.py"}
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent under `-p no:xdist`
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadgroup`` with the work units above (xdist sends the units with the most tests
+    first). The units are named here, where xdist's scheduler sees only node ids: xdist 3.8's own
+    ``xdist_group`` mark does nothing under pytest 9.2 (it renames ``item._nodeid``, which pytest
+    9.2 no longer reads)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in PER_TEST_MODULES else SHARES_RUNS_WITH.get(module, module)
+
+    return ModuleUnits(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"  # the processes this worker starts
+        import torch
+
+        torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def machine_threads() -> int:
+    """torch's thread count in a fresh interpreter without OMP_NUM_THREADS: the machine's cores."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+                         capture_output=True, text=True, check=True, env=env)
+    return int(out.stdout)
+
+
+@pytest.fixture
+def full_threads(machine_threads: int):
+    """The test runs with torch at the machine's thread count (as outside the test suite), so that a
+    check that something keeps torch's threads cannot pass because there is only one."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(machine_threads)
+    yield machine_threads
+    torch.set_num_threads(threads)
+
+
 def run_cli(*overrides: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None,
             module: str = "acdc_bench") -> subprocess.CompletedProcess:
-    """Run ``python -m acdc_bench <overrides>`` and return the completed process."""
+    """Run ``python -m acdc_bench <overrides>`` and return the completed process. ``env``: variables
+    added to this process's; a value of None removes one (``{"OMP_NUM_THREADS": None}``: torch's
+    own default threads)."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "offline", **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
     full_env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run(
         [sys.executable, "-m", module, *overrides], cwd=cwd or ROOT, capture_output=True, text=True,

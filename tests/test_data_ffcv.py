@@ -39,14 +39,6 @@ def ffcv_loader(path, batch_size: int, *, train: bool, seed: int = 0, rank: int 
 
 
 @pytest.fixture(scope="module")
-def default_threads() -> int:
-    """torch's thread count in a fresh interpreter that never imported FFCV: the machine's cores."""
-    out = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
-                         capture_output=True, text=True, check=True)
-    return int(out.stdout)
-
-
-@pytest.fixture(scope="module")
 def data(tmp_path_factory, monkeypatch_module):
     from acdc_bench.data.ffcv_writer import write_beton
 
@@ -75,10 +67,10 @@ def monkeypatch_module():
     mp.undo()
 
 
-def test_train_epochs_follow_order_resolution_and_keep_threads(data, default_threads):
+def test_train_epochs_follow_order_resolution_and_keep_threads(data, full_threads):
     src = ImageFolderSource(data["images"] / "train")
     threads = torch.get_num_threads()
-    assert threads == default_threads
+    assert threads == full_threads
     # one FFCV worker: FFCV would set torch to 1 thread at construction and at every epoch
     loader = ffcv_loader(str(data["imagefolder_train"]), 5, train=True, num_workers=1, seed=7, resolution=48)
     assert torch.get_num_threads() == threads and len(loader) == 4  # 24 images, last partial batch dropped
@@ -194,18 +186,18 @@ def _res(r: int) -> list[str]:
     return [f"dataset.resolution.min_res={r}", f"dataset.resolution.max_res={r}", f"dataset.eval_res={r}"]
 
 
-def test_image_folder_trains_an_epoch_with_ffcv_at_full_threads(data, tmp_path, default_threads):
+def test_image_folder_trains_an_epoch_with_ffcv_at_full_threads(data, tmp_path, machine_threads):
     # the recipe's 12 workers: FFCV gets the machine's cores, torch keeps its own threads
     out = run_cli("dataset=imagenet", "dataset.loader=ffcv",
                   f"dataset.ffcv_train={data['imagefolder_train']}",
                   f"dataset.ffcv_val={data['imagefolder_val']}", "dataset.num_classes=2", "model=resnet18",
                   "method=dense", "epochs=1", "dataset.batch_size=8", "dataset.eval_batch_size=8", *_res(32),
-                  f"hydra.run.dir={tmp_path}")
+                  f"hydra.run.dir={tmp_path}", env={"OMP_NUM_THREADS": None})  # torch's default threads
     assert out.returncode == 0, out.stderr
     (row,) = read_jsonl(tmp_path / "metrics.jsonl")
     assert row["train_res"] == 32 and 0 <= row["val_top1"] <= 1 and row["train_loss"] > 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["torch_threads"] == default_threads and summary["status"] == "finished"
+    assert summary["torch_threads"] == machine_threads and summary["status"] == "finished"
 
 
 def test_cifar_trains_an_epoch_with_ffcv(data, tmp_path):

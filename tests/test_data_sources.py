@@ -191,7 +191,7 @@ def test_digits_are_scikit_learns_read_without_importing_it():
 
 
 @pytest.mark.parametrize("fmt", ["imagefolder", "cifar", "celeba", "fashion_mnist"])
-def test_writer_keeps_labels_order_and_image_sizes(data_dirs, tmp_path, fmt):
+def test_writer_keeps_labels_order_and_image_sizes(data_dirs, tmp_path, fmt, full_threads):
     from acdc_bench.data.ffcv_loader import beton_labels
     from acdc_bench.data.ffcv_writer import write_beton
     from acdc_bench.data.image_sources import open_source

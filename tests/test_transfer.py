@@ -102,18 +102,19 @@ def test_full_fine_tuning_keeps_exactly_the_sparsity():
     assert not torch.equal(model.fc.weight, start["fc.weight"])
 
 
-def test_missing_downstream_root_is_one_line():
+def test_missing_downstream_root_is_one_line(tmp_path):
     out = run_cli(
         "task=transfer",
         "transfer=linear",
         "transfer.upstream=/nonexistent",
         "transfer.tasks=[digits,cifar10]",
         "transfer.roots.cifar10=/nonexistent/cifar",
+        f"hydra.run.dir={tmp_path / 'a'}",  # not runs/ in the checkout
         env=ENV,
     )
     assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
     assert "transfer.roots.cifar10='/nonexistent/cifar'" in out.stderr and "cifar-10-batches-py" in out.stderr
-    out = run_cli("task=transfer", env=ENV)  # no transfer=linear|full
+    out = run_cli("task=transfer", f"hydra.run.dir={tmp_path / 'b'}", env=ENV)  # no transfer=linear|full
     assert (
         out.returncode == 2 and out.stderr.count("\n") == 1 and "transfer=None is not allowed" in out.stderr
     )
