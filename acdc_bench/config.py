@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from acdc_bench import validation as V
 from acdc_bench.errors import ConfigError, ConfigMismatch, ReportedError, RunFailed
+
+if TYPE_CHECKING:
+    from acdc_bench.settings import RunSettings
 
 __all__ = ["ConfigError", "ConfigMismatch", "ReportedError", "RunFailed", "validate", "config_hash"]
 
@@ -71,61 +73,46 @@ def group_names(group: str) -> tuple[str, ...]:
 
 
 def _check_names(cfg: DictConfig) -> None:
-    """Names set directly (``model.name=...``) are checked as strictly as group options."""
-    from acdc_bench.models import ModelSettings
+    """Names set directly (``method.name=...``) are checked as strictly as group options."""
     from acdc_bench.sparsity.methods import METHODS
 
     V.choice(cfg, "method.name", sorted(METHODS))
     for group in ("distribution", "logger"):
         V.choice(cfg, f"{group}.name", list(group_names(group)))
-    ModelSettings.read(cfg)
 
 
-def _check_dataset(cfg: DictConfig) -> None:
-    """The dataset's fields as the data layer reads them (``dataset.name`` among them)."""
-    from acdc_bench.data.datasets import DataSettings
+def _check_recipe(cfg: DictConfig, epochs: int) -> None:
+    """The recipe's own settings (``optim.*`` for ``recipe=ffcv``, AdamW's for the transfer ones)."""
+    from acdc_bench.recipes import RECIPES, recipe_class
 
-    DataSettings.read(cfg)
+    name = V.string(cfg, "recipe.name", f"one of {sorted(RECIPES)}")
+    recipe_class(name).check_config(cfg, epochs)
 
 
-def validate(cfg: DictConfig, tasks: Sequence[str] | None = None) -> None:
-    """Check the type and range of every field every task relies on, before any work is done.
+def validate(cfg: DictConfig, tasks: Sequence[str] | None = None) -> RunSettings:
+    """Check the type and range of every field every task relies on, before any work is done,
+    and return the run's settings read once (:class:`~acdc_bench.settings.RunSettings`):
+    the task passes them down instead of reading ``cfg`` again.
 
-    Method-specific fields (phase lengths, sub-net lists, N:M) are the method's
-    ``check_config``; dataset files on disk are checked by the data loaders before training.
+    Each field is checked where it is read (the trainer's, the recipe's, the data's and the
+    model's settings); method-specific fields (phase lengths, sub-net lists, N:M) are the
+    method's ``check_config``; dataset files on disk are checked by the data loaders before training.
     """
+    from acdc_bench.data.datasets import DataSettings
+    from acdc_bench.models import ModelSettings
+    from acdc_bench.settings import RunSettings, TrainerSettings
+
     if tasks is not None:  # the task registry (acdc_bench.tasks.TASKS) passes its names
         V.choice(cfg, "task", list(tasks))
     V.number(cfg, "sparsity", 0, 1)
     V.number(cfg, "epoch_multiplier", 0, low_open=True)
     V.integer(cfg, "dataset.base_epochs")
-    V.integer(cfg, "epochs")
-    V.integer(cfg, "seed", low=0)
-    device = V.get(cfg, "device")
-    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
-        raise ConfigError("device", device, "auto, cpu, cuda or cuda:<index>")
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ConfigError("device", device, "auto or cpu (no CUDA device is visible)")
-    V.number(cfg, "optim.lr", 0, low_open=True)
-    V.number(cfg, "optim.lr_peak_epoch", 0)
-    V.number(cfg, "optim.lr_start_fraction", 0, 1, high_open=False)
-    momentum = V.number(cfg, "optim.momentum", 0, 1)
-    V.boolean(cfg, "optim.nesterov")
-    if V.get(cfg, "optim.nesterov") and momentum == 0:
-        raise ConfigError("optim.nesterov", True, "false when optim.momentum is 0 (Nesterov needs momentum)")
-    V.number(cfg, "optim.weight_decay", 0)
-    V.number(cfg, "optim.label_smoothing", 0, 1)
-    for key in ("trainer.amp", "trainer.channels_last", "trainer.deterministic"):
-        V.boolean(cfg, key)
-    V.choice(cfg, "trainer.progress", ["auto", True, False])
-    _check_dataset(cfg)
+    trainer = TrainerSettings.read(cfg)  # epochs, seed, device, trainer.*, checkpoint.*, debug.*
+    _check_recipe(cfg, trainer.epochs)
+    V.number(cfg, "optim.label_smoothing", 0, 1)  # every objective's (the loss reads it for some only)
+    data = DataSettings.read(cfg)
     _check_names(cfg)
-    V.number(cfg, "model.width", 0, low_open=True, required=False)
-    V.integer(cfg, "model.stem_stride", required=False)
-    V.boolean(cfg, "model.blurpool", required=False)
+    model = ModelSettings.read(cfg)  # model.width, stem_stride, blurpool where the model has them
     keep = V.get(cfg, "distribution.keep_dense")
     if keep is not V.ABSENT and not (OmegaConf.is_list(keep) and all(isinstance(k, str) for k in keep)):
         raise ConfigError("distribution.keep_dense", keep, "a list of layer names")
@@ -134,9 +121,7 @@ def validate(cfg: DictConfig, tasks: Sequence[str] | None = None) -> None:
         project = V.get(cfg, "logger.project")
         if not isinstance(project, str) or not project:
             raise ConfigError("logger.project", project, "a W&B project name")
-    V.number(cfg, "checkpoint.every_minutes", 0, required=False)
-    V.integer(cfg, "debug.nan_at_step", low=0, required=False)  # test-only options (docs/robustness.md)
-    V.integer(cfg, "debug.mask_mismatch_rank", low=0, required=False)
+    return RunSettings(trainer, data, model)
 
 
 def config_hash(cfg: DictConfig) -> str:

@@ -120,3 +120,32 @@ def test_trainer_names_no_method_key():
 def test_checkpoints_load_as_data():
     offenders = [str(p) for p in PKG.rglob("*.py") if "weights_only=False" in p.read_text()]
     assert not offenders
+
+
+# Modules that may read ``cfg.dataset`` itself: the data settings read it once; fingerprint.py
+# edits a twin's config (the text cache folder) before the run starts.
+DATASET_READERS = {"acdc_bench.data.datasets", "acdc_bench.fingerprint"}
+
+
+def _raw_dataset_reads(tree: ast.AST) -> list[int]:
+    """Lines with ``<...>cfg.dataset`` attribute reads (``cfg.dataset.eval_res``, ``run.cfg.dataset``)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "dataset":
+            owner = node.value
+            name = getattr(owner, "id", None) or getattr(owner, "attr", "")
+            if name == "cfg":
+                lines.append(node.lineno)
+    return lines
+
+
+def test_raw_dataset_read_finder_finds_one():
+    assert _raw_dataset_reads(ast.parse("x = int(run.cfg.dataset.eval_res)\ny = cfg.model.name")) == [1]
+
+
+def test_settings_are_read_once_no_raw_dataset_reads():
+    """``cfg.dataset`` is read once into ``DataSettings`` (docs/architecture.md, Settings); every
+    other module takes the fields of that object, handed down by the task or the loaded run."""
+    found = {name: lines for name, path in _modules().items() if name not in DATASET_READERS
+             and (lines := _raw_dataset_reads(ast.parse(path.read_text())))}
+    assert found == {}

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -37,6 +37,9 @@ from torch import Tensor, nn
 from acdc_bench import validation as V
 from acdc_bench.analysis.base import Analysis, AnalysisSettings
 from acdc_bench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from acdc_bench.data.datasets import DataSettings
 
 DENSE_FINAL = "checkpoints/dense_final.pt"  # written by AC/DC (sparsity/methods/acdc.py DENSE_FINAL)
 
@@ -84,13 +87,15 @@ def _pair(pa: Tensor, pb: Tensor, y: Tensor) -> dict[str, float]:
 class _OneShot:
     """The post-training pruning baseline: prune once, fine-tune with the mask fixed."""
 
-    def __init__(self, cfg: Any, model: nn.Module, epochs: int, device: torch.device, seed: int):
+    def __init__(self, cfg: Any, data: DataSettings, model: nn.Module, epochs: int, device: torch.device,
+                 seed: int):
         from omegaconf import OmegaConf
 
         from acdc_bench.data import build_data
         from acdc_bench.objectives import build_objective
         from acdc_bench.recipes import build_recipe
         from acdc_bench.sparsity.masked import MaskedMethod
+        from acdc_bench.trainer.build import build_method
 
         if float(cfg.sparsity) <= 0:
             raise ConfigError("sparsity", cfg.sparsity, "the sparsity to prune the dense run to, in (0, 1) "
@@ -99,29 +104,25 @@ class _OneShot:
             cfg = OmegaConf.merge(cfg, {"method": {"momentum_reset": "none"}})
         torch.manual_seed(seed)
         self.cfg, self.model, self.epochs, self.device = cfg, model, epochs, device
-        self.data = build_data(cfg, device)  # the training split as training read it (augmented)
+        self.settings = data
+        self.data = build_data(cfg, device, settings=data)  # the training split as training read it
         self.steps = len(self.data.train)
         self.recipe = build_recipe(cfg, model, epochs, self.steps)
         self.optimizer = self.recipe.optimizer()
         self.objective = build_objective(cfg)
         # the plain mask toolkit: the run's sparsity, distribution and momentum settings
-        self.method = MaskedMethod(cfg, model, epochs, self.steps, run_dir=None, is_main=False,
-                                   device=device, eval_res=int(cfg.dataset.eval_res))
+        self.method = build_method(cfg, data, model, epochs, self.steps, device=device, cls=MaskedMethod)
         self.method.on_train_start(self.optimizer)
         self.method.prune(self.method.target_sparsity)
 
     def finetune(self, first_epoch: int) -> None:
         """Train epochs ``first_epoch .. epochs-1`` of the run's schedule (LR, resolution,
         data order), the masks fixed."""
-        from acdc_bench.schedules import resolution_at_epoch
         from acdc_bench.trainer.step import train_step
 
-        r = self.cfg.dataset.resolution
         for epoch in range(first_epoch, self.epochs):
             self.recipe.on_epoch_start(epoch)
-            res = resolution_at_epoch(epoch, self.epochs, int(r.min_res), int(r.max_res),
-                                      float(r.start_ramp), float(r.end_ramp))
-            self.data.train.set_epoch(epoch, res)
+            self.data.train.set_epoch(epoch, self.settings.train_res(epoch, self.epochs))
             self.model.train()
             for i, (x, y) in enumerate(self.data.train):
                 step = epoch * self.steps + i
@@ -173,13 +174,14 @@ class Agreement(Analysis):
             dense.eval()
             budget, dense_epoch = int(cfg.method.final_compression_epochs), int(dense_state["epoch"])
         else:
-            dense, budget, dense_epoch = run.model, int(cfg.dataset.acdc.final_compression_epochs), run.epoch
+            budget = int(V.integer(cfg, "dataset.acdc.final_compression_epochs"))  # the AC/DC twin's budget
+            dense, dense_epoch = run.model, run.epoch
         finetune = budget if s.finetune_epochs is None else s.finetune_epochs
         if finetune > epochs:
             raise ConfigError("analysis.finetune_epochs", finetune, f"at most the run's epochs ({epochs})")
         p_dense, y = predictions(dense, val)
         pruned = copy.deepcopy(dense)
-        baseline = _OneShot(cfg, pruned, epochs, run.device, s.seed)
+        baseline = _OneShot(cfg, run.settings, pruned, epochs, run.device, s.seed)
         p_oneshot, _ = predictions(pruned, val)
         baseline.finetune(epochs - finetune)
         p_tuned, _ = predictions(pruned, val)

@@ -229,7 +229,7 @@ class Corruptions(Analysis):
         top1: dict[str, dict[int, float]] = {}
         if s.source == "on_the_fly":
             images = ValImages(
-                run.data(s.batch_size).val, s.val_subset, s.batch_size, int(run.cfg.dataset.eval_res)
+                run.data(s.batch_size).val, s.val_subset, s.batch_size, run.settings.eval_res
             )
             clean, n = evaluate_stream(model, images.batches(), images.to_input)
             for name in s.corruptions:
@@ -244,7 +244,7 @@ class Corruptions(Analysis):
         else:
             clean, n = self._folder_clean(run, s)
             to_input = self._normaliser(run)
-            res = int(run.cfg.dataset.eval_res)
+            res = run.settings.eval_res
             for name in s.corruptions:
                 for sev in s.severities:
                     path = IC.folder_layout(str(s.root), name, sev)
@@ -264,8 +264,8 @@ class Corruptions(Analysis):
     def _normaliser(run: Any) -> Callable[[np.ndarray], Tensor]:
         from acdc_bench.data.loader import Normalise
 
-        norm = Normalise(list(run.cfg.dataset.mean), list(run.cfg.dataset.std), run.device, pixel_max=255.0)
-        in_chans = int(run.cfg.dataset.in_chans)
+        norm = Normalise(list(run.settings.mean), list(run.settings.std), run.device, pixel_max=255.0)
+        in_chans = run.settings.in_chans
 
         def to_input(pixels: np.ndarray) -> Tensor:
             x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).to(run.device).float()
@@ -278,7 +278,7 @@ class Corruptions(Analysis):
         """The run's own validation top-1 (None when its data are not on disk here)."""
         try:
             images = ValImages(
-                run.data(s.batch_size).val, s.val_subset, s.batch_size, int(run.cfg.dataset.eval_res)
+                run.data(s.batch_size).val, s.val_subset, s.batch_size, run.settings.eval_res
             )
         except ConfigError:
             return None, 0

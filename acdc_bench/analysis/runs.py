@@ -10,9 +10,9 @@ name and passed through the method's ``prepare_model`` exactly as the trainer bu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -20,7 +20,9 @@ from torch import Tensor, nn
 
 from acdc_bench import checkpoint as ckpt_io
 from acdc_bench.errors import ConfigError
-from acdc_bench.schedules import resolution_at_epoch
+
+if TYPE_CHECKING:
+    from acdc_bench.data.datasets import DataSettings
 
 _EPOCH_FILE = re.compile(r"epoch_(\d+)\.pt\Z")
 
@@ -36,6 +38,7 @@ class LoadedRun:
     model: nn.Module
     masks: dict[str, Tensor]
     device: torch.device
+    settings: DataSettings  # the run's ``cfg.dataset``, read once when the run is loaded
 
     def data(self, batch_size: int | None = None) -> Any:
         """The run's data (:class:`acdc_bench.data.DataBundle`): the training split in dataset
@@ -45,15 +48,13 @@ class LoadedRun:
         ``batch_size`` replaces ``dataset.eval_batch_size`` (memory for double backward)."""
         from acdc_bench.data import build_data
 
-        cfg = self.cfg
+        cfg, ds = self.cfg, self.settings
         if batch_size is not None:
             cfg = OmegaConf.merge(cfg, {"dataset": {"eval_batch_size": int(batch_size)}})
-        bundle = build_data(cfg, self.device, in_order=True)
-        r = cfg.dataset.resolution
-        train_res = resolution_at_epoch(self.epoch, int(cfg.epochs), int(r.min_res), int(r.max_res),
-                                        float(r.start_ramp), float(r.end_ramp))
-        bundle.train.set_epoch(0, train_res)
-        bundle.val.set_epoch(0, int(cfg.dataset.eval_res))
+            ds = replace(ds, eval_batch_size=int(batch_size))
+        bundle = build_data(cfg, self.device, in_order=True, settings=ds)
+        bundle.train.set_epoch(0, ds.train_res(self.epoch, int(cfg.epochs)))
+        bundle.val.set_epoch(0, ds.eval_res)
         return bundle
 
 
@@ -117,47 +118,47 @@ def _state(run_dir: Path, epoch: int | None) -> tuple[dict[str, Any], int]:
     return state, int(state["epoch"])
 
 
-def _rebuilt_method(cfg: DictConfig, model: nn.Module, state: dict[str, Any]) -> Any:
+def _rebuilt_method(cfg: DictConfig, ds: DataSettings, model: nn.Module, state: dict[str, Any]) -> Any:
     """The run's sparsity method on ``model``, rebuilt and with a training checkpoint's state."""
-    from acdc_bench.sparsity.methods import method_class
+    from acdc_bench.trainer.build import build_method
 
-    method = method_class(cfg.method.name)(
-        cfg, model, int(cfg.epochs), int(state["steps_per_epoch"]), run_dir=None, is_main=False,
-        device=torch.device("cpu"), eval_res=int(cfg.dataset.eval_res))
+    method = build_method(cfg, ds, model, int(cfg.epochs), int(state["steps_per_epoch"]))
     method.load_state_dict(state["method"])
     return method
 
 
-def _method_masks(cfg: DictConfig, model: nn.Module, state: dict[str, Any]) -> dict[str, Tensor]:
+def _method_masks(cfg: DictConfig, ds: DataSettings, model: nn.Module,
+                  state: dict[str, Any]) -> dict[str, Tensor]:
     """The masks of a training checkpoint: the method rebuilt and its state loaded, so that
     its own mask set is read (not guessed from zeros)."""
     from acdc_bench.trainer.run_state import named_masks
 
-    return named_masks(model, _rebuilt_method(cfg, model, state))
+    return named_masks(model, _rebuilt_method(cfg, ds, model, state))
 
 
 def load_method(run_dir: str | Path) -> Any:
     """The run's sparsity method as training left it (``checkpoints/last.pt``, on the CPU):
     what only the method's own state holds, e.g. AST's per-sub-net masks (a kept epoch
     checkpoint has one mask set per weight, not one per sub-net)."""
-    cfg, model, state, _ = _restored(Path(run_dir), None)
-    return _rebuilt_method(cfg, model, state)
+    cfg, ds, model, state, _ = _restored(Path(run_dir), None)
+    return _rebuilt_method(cfg, ds, model, state)
 
 
-def _restored(run_dir: Path, epoch: int | None) -> tuple[Any, torch.nn.Module, dict, int]:
-    """(config, model with the checkpoint's weights on the CPU, checkpoint state, epoch) of the
-    run's ``epoch`` (None: ``last.pt``): what :func:`load_run` and :func:`load_method` share."""
+def _restored(run_dir: Path, epoch: int | None) -> tuple[Any, DataSettings, torch.nn.Module, dict, int]:
+    """(config, its data settings, model with the checkpoint's weights on the CPU, checkpoint
+    state, epoch) of the run's ``epoch`` (None: ``last.pt``): what :func:`load_run` and
+    :func:`load_method` share. The model is built as the trainer built it
+    (:func:`acdc_bench.trainer.build.build_model`), unseeded: the checkpoint's weights replace it."""
     from acdc_bench.data.datasets import DataSettings
-    from acdc_bench.models import create_model
-    from acdc_bench.sparsity.methods import method_class
+    from acdc_bench.models import ModelSettings
+    from acdc_bench.trainer.build import build_model
 
     cfg = run_config(run_dir)
     state, epoch = _state(run_dir, epoch)
     ds = DataSettings.read(cfg)
-    model = create_model(cfg.model, ds.num_classes, ds.in_chans)
-    model = method_class(cfg.method.name).prepare_model(cfg, model)
+    model = build_model(cfg, ds, ModelSettings.read(cfg))
     model.load_state_dict(state["model"])
-    return cfg, model, state, epoch
+    return cfg, ds, model, state, epoch
 
 
 def load_run(run_dir: str | Path, epoch: int | None = None, device: str | torch.device = "cpu") -> LoadedRun:
@@ -167,11 +168,11 @@ def load_run(run_dir: str | Path, epoch: int | None = None, device: str | torch.
     is a one-line :class:`ConfigError` naming that option.
     """
     run_dir = Path(run_dir)
-    cfg, model, state, epoch = _restored(run_dir, epoch)
+    cfg, ds, model, state, epoch = _restored(run_dir, epoch)
     if "masks" in state:
         masks = {k: v.bool() for k, v in state["masks"].items()}
     else:
-        masks = _method_masks(cfg, model, state)
+        masks = _method_masks(cfg, ds, model, state)
     device = torch.device(device)
     model.to(device).eval()
-    return LoadedRun(run_dir, cfg, epoch, model, {k: v.to(device) for k, v in masks.items()}, device)
+    return LoadedRun(run_dir, cfg, epoch, model, {k: v.to(device) for k, v in masks.items()}, device, ds)

@@ -45,11 +45,12 @@ class DataBundle:
 
 
 def build_data(cfg: Any, device: torch.device, rank: int = 0, world_size: int = 1, *,
-               in_order: bool = False) -> DataBundle:
+               in_order: bool = False, settings: DataSettings | None = None) -> DataBundle:
     """The loaders of ``cfg.dataset`` for this rank (``dataset.batch_size`` is split over ranks).
     ``in_order``: the training split as evaluation reads it (dataset order, no augmentation,
-    nothing dropped), for analyses of finished runs (``acdc_bench.analysis``)."""
-    ds = DataSettings.read(cfg)
+    nothing dropped), for analyses of finished runs (``acdc_bench.analysis``). ``settings``:
+    ``cfg.dataset`` as the task read it when it started (read here when not given)."""
+    ds = DataSettings.read(cfg) if settings is None else settings
     if ds.batch_size % world_size:
         raise ConfigError("dataset.batch_size", ds.batch_size, f"a multiple of the world size {world_size}")
     if ds.spec.build is not None:  # text data sets build their own loaders (acdc_bench/data/text)

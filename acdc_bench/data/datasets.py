@@ -25,6 +25,7 @@ from acdc_bench import validation as V
 from acdc_bench.data.ffcv_loader import ORDERS
 from acdc_bench.errors import ConfigError
 from acdc_bench.objectives import OBJECTIVES
+from acdc_bench.schedules import resolution_at_epoch
 
 FFCV_FIELDS = ("ffcv_train", "ffcv_val", "os_cache", "ffcv_order")
 CROP_FIELDS = ("rrc_scale", "eval_crop_ratio")  # random-resized-crop pipelines (images of any size)
@@ -180,6 +181,7 @@ class DataSettings:
     eval_res: int
     train_subset: int | None  # None: the whole split
     val_subset: int | None
+    train_images: int | None  # the training set's size as the config states it (task=summary's steps)
     # fields only some datasets read (DatasetSpec.needs); None for the others
     split_seed: int | None
     val_fraction: float | None
@@ -200,6 +202,13 @@ class DataSettings:
     @property
     def spec(self) -> DatasetSpec:
         return DATASETS[self.name]
+
+    def train_res(self, epoch: int, epochs: int) -> int:
+        """The training resolution of ``epoch`` (0-based) of ``epochs``: the recipe's ramp
+        (:func:`acdc_bench.schedules.resolution_at_epoch`), for the trainer, the summary and the
+        analyses alike."""
+        return resolution_at_epoch(epoch, epochs, self.min_res, self.max_res, float(self.start_ramp),
+                                   float(self.end_ramp))
 
     @staticmethod
     def per_rank(batch_size: int, world_size: int) -> int:
@@ -260,6 +269,7 @@ class DataSettings:
             eval_res=V.integer(cfg, "dataset.eval_res"),
             train_subset=V.integer(cfg, "dataset.train_subset", required=False, nullable=True),
             val_subset=V.integer(cfg, "dataset.val_subset", required=False, nullable=True),
+            train_images=V.integer(cfg, "dataset.train_images", required=False, nullable=True),
             split_seed=needed("dataset.split_seed", V.integer, low=0),
             val_fraction=needed("dataset.val_fraction", V.number, 0, 1, low_open=True),
             native_res=needed("dataset.native_res", V.integer),

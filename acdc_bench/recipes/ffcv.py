@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from acdc_bench import validation as V
+from acdc_bench.errors import ConfigError
 from acdc_bench.recipes.base import Recipe, param_groups
 from acdc_bench.schedules import lr_at_step
 from acdc_bench.sparsity.fused_sgd import MaskedSGD
@@ -34,12 +35,16 @@ class SGDSettings:
 
     @classmethod
     def read(cls, cfg: Any) -> SGDSettings:
-        return cls(lr=float(V.number(cfg, "optim.lr", 0, low_open=True)),
-                   lr_peak_epoch=float(V.number(cfg, "optim.lr_peak_epoch", 0)),
-                   lr_start_fraction=float(V.number(cfg, "optim.lr_start_fraction", 0, 1, high_open=False)),
-                   momentum=float(V.number(cfg, "optim.momentum", 0, 1)),
-                   nesterov=bool(V.boolean(cfg, "optim.nesterov")),
-                   weight_decay=float(V.number(cfg, "optim.weight_decay", 0)))
+        lr = float(V.number(cfg, "optim.lr", 0, low_open=True))
+        lr_peak_epoch = float(V.number(cfg, "optim.lr_peak_epoch", 0))
+        lr_start_fraction = float(V.number(cfg, "optim.lr_start_fraction", 0, 1, high_open=False))
+        momentum = float(V.number(cfg, "optim.momentum", 0, 1))
+        nesterov = bool(V.boolean(cfg, "optim.nesterov"))
+        if nesterov and momentum == 0:
+            raise ConfigError("optim.nesterov", True,
+                              "false when optim.momentum is 0 (Nesterov needs momentum)")
+        return cls(lr=lr, lr_peak_epoch=lr_peak_epoch, lr_start_fraction=lr_start_fraction, momentum=momentum,
+                   nesterov=nesterov, weight_decay=float(V.number(cfg, "optim.weight_decay", 0)))
 
 
 class FFCV(Recipe):
@@ -48,6 +53,11 @@ class FFCV(Recipe):
     def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int):
         super().__init__(cfg, model, epochs, steps_per_epoch)
         self.settings = SGDSettings.read(cfg)
+
+    @classmethod
+    def check_config(cls, cfg: Any, epochs: int) -> None:
+        super().check_config(cfg, epochs)
+        SGDSettings.read(cfg)
 
     def optimizer(self) -> torch.optim.Optimizer:
         o = self.settings

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from acdc_bench import validation as V
 from acdc_bench.metrics.training_flops import Steps
 from acdc_bench.sparsity.fused_sgd import GradientMasks, read_masks
 
@@ -51,6 +52,14 @@ class SparsityMethod:
         self.steps_per_epoch = steps_per_epoch
         self.context = context
         self.optimizer: torch.optim.Optimizer | None = None
+
+    def input_size(self) -> tuple[int, int]:
+        """(input channels, evaluation resolution) the method's FLOPs are counted at: the data
+        settings' as the builder passes them (:mod:`acdc_bench.trainer.build`); a method built
+        by hand, as the tests build one, reads them checked from the config."""
+        c, r = self.context.get("in_chans"), self.context.get("eval_res")
+        return (int(V.integer(self.cfg, "dataset.in_chans") if c is None else c),
+                int(V.integer(self.cfg, "dataset.eval_res") if r is None else r))
 
     _mask_hook: RemovableHandle | None = None  # the mask pass on an optimizer other than MaskedSGD
 

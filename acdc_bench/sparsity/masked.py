@@ -213,8 +213,8 @@ class MaskedMethod(SparsityMethod):
         self.momentum_reset = s.momentum_reset
         self.active = False  # masks imposed on the gradients at every step
         self._densities: dict[float, tuple[float, ...] | None] = {}  # densities_at, by sparsity
-        eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
-        self.stats = WeightStats(model, self.layers, int(cfg.dataset.in_chans), eval_res,
+        in_chans, eval_res = self.input_size()
+        self.stats = WeightStats(model, self.layers, in_chans, eval_res,
                                  s.mask_iou_every, s.mask_iou_start, steps_per_epoch)
 
     # ------------------------------------------------------------------ masks

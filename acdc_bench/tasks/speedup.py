@@ -14,9 +14,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig
+
+if TYPE_CHECKING:
+    from acdc_bench.data.datasets import DataSettings
+    from acdc_bench.models import ModelSettings
+    from acdc_bench.settings import RunSettings
 
 FRESH_NOTE = ("fresh weights with magnitude masks at the target sparsity (the config's distribution): speed "
               "depends on the mask shape, not on trained values")
@@ -26,26 +31,22 @@ def _log(msg: str) -> None:
     print(f"[acdc-bench] {msg}", file=sys.stderr, flush=True)
 
 
-def _example(model: Any, cfg: DictConfig, seq_len: int):
+def _example(model: Any, data: DataSettings, seq_len: int):
     import torch
 
     hf = getattr(model, "hf", None)
     if hf is not None:  # a text model: token ids
         vocab = int(hf.config.vocab_size)
         return lambda b: (torch.randint(0, vocab, (b, seq_len), generator=torch.Generator().manual_seed(0)),)
-    c, r = int(cfg.dataset.in_chans), int(cfg.dataset.eval_res)
+    c, r = data.in_chans, data.eval_res
     return lambda b: (torch.randn(b, c, r, r, generator=torch.Generator().manual_seed(0)),)
 
 
-def _fresh(cfg: DictConfig) -> Any:
-    import torch
+def _fresh(cfg: DictConfig, data: DataSettings, model: ModelSettings) -> Any:
+    """The config's model with fresh weights, seeded as training seeds it."""
+    from acdc_bench.trainer.build import build_model
 
-    from acdc_bench.models import create_model
-    from acdc_bench.sparsity.methods import method_class
-
-    torch.manual_seed(int(cfg.seed))
-    model = create_model(cfg.model, int(cfg.dataset.num_classes), int(cfg.dataset.in_chans))
-    return method_class(cfg.method.name).prepare_model(cfg, model)
+    return build_model(cfg, data, model, seed=int(cfg.seed))
 
 
 def _magnitude_masks(cfg: DictConfig, model: Any) -> list[Any]:
@@ -62,24 +63,28 @@ def _magnitude_masks(cfg: DictConfig, model: Any) -> list[Any]:
     return masks
 
 
-def training_cost(cfg: DictConfig) -> dict[str, Any]:
+def training_cost(cfg: DictConfig, settings: RunSettings | None = None) -> dict[str, Any]:
     """``training_flops`` and ``training_flops_fraction`` of the config's schedule (RigL's count, from
     the schedule alone: ``tasks.summary.training_cost``); {} where it cannot say (no training set size)."""
     from acdc_bench.tasks.summary import training_cost as planned
 
-    cost = planned(cfg) or {}
+    cost = planned(cfg, settings) or {}
     return {k: cost[k] for k in ("training_flops", "training_flops_fraction") if k in cost}
 
 
-def speedup(cfg: DictConfig) -> dict[str, Any]:
+def speedup(cfg: DictConfig, run_settings: RunSettings | None = None) -> dict[str, Any]:
+    """``run_settings``: the config's, as the task read them when it started (read here when not given)."""
     from acdc_bench.errors import ConfigError
     from acdc_bench.inference.engines import build_engine
     from acdc_bench.inference.measure import flat_metrics, measure, table
     from acdc_bench.inference.settings import InferenceSettings
     from acdc_bench.inference.workload import build_workload
     from acdc_bench.metrics.flops import inference_flops
+    from acdc_bench.models import ModelSettings
+    from acdc_bench.settings import RunSettings
     from acdc_bench.sparsity.masks import prunable_layers
 
+    run_settings = RunSettings.read(cfg) if run_settings is None else run_settings
     settings = InferenceSettings.read(cfg)
     threads = settings.resolved_threads()
     engines = [build_engine(n, threads, settings.engine_options.get(n)) for n in settings.engines]
@@ -92,20 +97,21 @@ def speedup(cfg: DictConfig) -> dict[str, Any]:
         if not Path(run_dir).is_dir():
             raise ConfigError("run_dir", run_dir, "an existing run directory")
         run = load_run(run_dir)
-        run_cfg = run.cfg
+        run_cfg, data = run.cfg, run.settings
         model = run.model
         masks = [run.masks[f"{layer.name}.weight"] for layer in prunable_layers(model)]
-        refill, source, out_dir = _fresh(run_cfg), f"run {run_dir} (final model)", Path(run_dir)
+        refill = _fresh(run_cfg, data, ModelSettings.read(run_cfg))
+        source, out_dir = f"run {run_dir} (final model)", Path(run_dir)
     else:
         from hydra.core.hydra_config import HydraConfig
 
-        run_cfg = cfg
-        model = _fresh(cfg)
+        run_cfg, data = cfg, run_settings.data
+        model = _fresh(cfg, data, run_settings.model)
         masks = _magnitude_masks(cfg, model)
         refill, source = None, FRESH_NOTE
         out_dir = Path(HydraConfig.get().runtime.output_dir)
         _log(f"speedup: {FRESH_NOTE}")
-    work = build_workload(str(run_cfg.model.name), model, masks, _example(model, run_cfg, settings.seq_len),
+    work = build_workload(str(run_cfg.model.name), model, masks, _example(model, data, settings.seq_len),
                           out_dir / "onnx", refill=refill)
     rows = measure(work, engines, settings.batch_sizes, settings.warmup, settings.repeats)
     sparsity = 1 - sum(float(m.sum()) for m in masks) / sum(m.numel() for m in masks)
@@ -120,7 +126,7 @@ def speedup(cfg: DictConfig) -> dict[str, Any]:
                                  "method": str(cfg.method.name), "sparsity": sparsity,
                                  "target_sparsity": float(cfg.sparsity),
                                  "threads": threads, "inference_flops_fraction": flops_fraction,
-                                 **training_cost(cfg), **flat_metrics(rows)})
+                                 **training_cost(cfg, run_settings), **flat_metrics(rows)})
     return result
 
 

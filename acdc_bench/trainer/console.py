@@ -71,13 +71,13 @@ class Console:
         return tqdm(iterable, total=total, initial=initial, desc=f"epoch {epoch}", leave=False,
                     file=sys.stderr, mininterval=0.5, unit="step")
 
-    def start(self, cfg: Any, params: int, epochs: int, steps_per_epoch: int, device: str, threads: int,
-              world_size: int, run_dir: Path) -> None:
+    def start(self, cfg: Any, dataset: str, params: int, epochs: int, steps_per_epoch: int, device: str,
+              threads: int, world_size: int, run_dir: Path) -> None:
         """The first line (what runs where) and the table's header."""
         if not self.is_main:
             return
         self.log(f"method={cfg.method.name} sparsity={cfg.sparsity} distribution={cfg.distribution.name} on "
-                 f"{cfg.dataset.name}, {cfg.model.name} ({params:,} weights), {epochs} epochs of "
+                 f"{dataset}, {cfg.model.name} ({params:,} weights), {epochs} epochs of "
                  f"{steps_per_epoch} steps, {device}, {threads} threads, "
                  f"world size {world_size} -> {run_dir}")
         self.print(table_header())

@@ -33,9 +33,8 @@ from acdc_bench.distributed import (
 from acdc_bench.errors import RunFailed
 from acdc_bench.loggers import MetricsLogger
 from acdc_bench.objectives import build_objective
-from acdc_bench.recipes import build_recipe
 from acdc_bench.recipes.base import param_groups  # noqa: F401  (re-exported as acdc_bench.trainer.param_groups)
-from acdc_bench.schedules import resolution_at_epoch
+from acdc_bench.settings import RunSettings
 from acdc_bench.trainer.console import Console, table_row
 from acdc_bench.trainer.device import channels_last, device_kind, select_device, tune_backends
 from acdc_bench.trainer.guards import NAN_CHECK_EVERY, MaskAgreement, NonFiniteLoss
@@ -48,18 +47,20 @@ from acdc_bench.trainer.run_state import (
     seed_everything,
     set_rng_state,
 )
-from acdc_bench.trainer.settings import TrainerSettings
 from acdc_bench.trainer.step import train_step
 
 
 class Trainer:
     """One run in ``run_dir``: set up (or resume), train ``epochs`` epochs, write the summary.
-    Settings are read once (:class:`TrainerSettings`); everything method-specific goes
+    Settings are read once (:class:`~acdc_bench.settings.RunSettings`, handed down by the task
+    or read here); everything method-specific goes
     through the method's hooks, so adding a method never touches this class."""
 
-    def __init__(self, cfg: DictConfig, run_dir: Path, settings: TrainerSettings | None = None):
+    def __init__(self, cfg: DictConfig, run_dir: Path, settings: RunSettings | None = None):
         self.cfg, self.run_dir = cfg, Path(run_dir)
-        self.settings = TrainerSettings.read(cfg) if settings is None else settings
+        self.run_settings = RunSettings.read(cfg) if settings is None else settings
+        self.settings = self.run_settings.trainer
+        self.data_settings = self.run_settings.data
         self.torch_threads = torch.get_num_threads()
 
     # ------------------------------------------------------------------ set-up
@@ -92,7 +93,8 @@ class Trainer:
 
         from acdc_bench.data import build_data
 
-        self.data = build_data(cfg, self.device, self.dist.rank, self.dist.world_size)
+        self.data = build_data(cfg, self.device, self.dist.rank, self.dist.world_size,
+                               settings=self.data_settings)
         for rel, text in self.data.artefacts.items():  # what the data layer records (corrupted labels)
             if self.dist.is_main:
                 ckpt_io.atomic_write_text(text, self.run_dir / rel)
@@ -100,32 +102,25 @@ class Trainer:
         torch.set_num_threads(self.torch_threads)
 
         from acdc_bench.metrics.training_flops import run_training_flops
-        from acdc_bench.models import create_model
         from acdc_bench.sparsity.masks import prunable_layers
-        from acdc_bench.sparsity.methods import method_class
+        from acdc_bench.trainer.build import build
 
-        seed_everything(s.seed)
-        model = create_model(cfg.model, self.data.num_classes, self.data.in_chans).to(self.device)
-        model = method_class(cfg.method.name).prepare_model(cfg, model)  # before the optimizer sees it
         self.channels_last = s.channels_last and self.device.type == "cuda"
-        if self.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        self.model = model
         self.epochs = s.epochs
         self.steps_per_epoch = len(self.data.train)
         self.total_steps = self.epochs * self.steps_per_epoch
-
-        # The recipe: optimizer, LR per step, trainable parameters per epoch, early stopping.
-        self.recipe = build_recipe(cfg, model, self.epochs, self.steps_per_epoch)
-        self.optimizer = self.recipe.optimizer()
-        self.method = method_class(cfg.method.name)(
-            cfg, model, self.epochs, self.steps_per_epoch, run_dir=self.run_dir, is_main=self.dist.is_main,
-            device=self.device, eval_res=int(cfg.dataset.eval_res),
-        )
+        # Seed, model (the method's prepare_model before the optimizer sees it), the recipe
+        # (optimizer, LR per step, trainable parameters per epoch, early stopping), the method.
+        built = build(cfg, self.run_settings, self.steps_per_epoch, device=self.device,
+                      num_classes=self.data.num_classes, in_chans=self.data.in_chans,
+                      channels_last=self.channels_last, optimizer=True, run_dir=self.run_dir,
+                      is_main=self.dist.is_main)
+        self.model = model = built.model
+        self.recipe, self.optimizer, self.method = built.recipe, built.optimizer, built.method
         # training FLOPs: a pure function of the method's schedule, counted before any step
         self.training_flops = run_training_flops(model, prunable_layers(model), self.epochs,
                                                  self.method.training_steps, self.train_res,
-                                                 self.data.in_chans, int(cfg.dataset.batch_size))
+                                                 self.data.in_chans, self.data_settings.batch_size)
         self.objective = build_objective(cfg)
         self.amp = s.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -247,15 +242,13 @@ class Trainer:
         return {"lr": lr, "train_res": res, "train_loss": train_loss / count, "train_ce": train_ce / count}
 
     def train_res(self, epoch: int) -> int:
-        r = self.cfg.dataset.resolution
-        return resolution_at_epoch(epoch, self.epochs, int(r.min_res), int(r.max_res), float(r.start_ramp),
-                                   float(r.end_ramp))
+        return self.data_settings.train_res(epoch, self.epochs)
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """The objective's evaluation metrics (classification: top-1/5, CE, entropy) on the eval split."""
         self.model.eval()
-        self.data.val.set_epoch(0, int(self.cfg.dataset.eval_res))
+        self.data.val.set_epoch(0, self.data_settings.eval_res)
         sums = torch.zeros(len(self.objective.sum_names), device=self.device, dtype=torch.float64)
         count = torch.zeros((), device=self.device, dtype=torch.float64)
         autocast = self._autocast()
@@ -283,9 +276,9 @@ class Trainer:
             self.console.log(f"run already finished ({self.epochs} epochs); rewriting summary.json")
         else:
             self.trained_by = provenance.add_training(self.trained_by, self.env)
-            self.console.start(self.cfg, sum(p.numel() for p in self.model.parameters()), self.epochs,
-                               self.steps_per_epoch, self.device.type, self.torch_threads,
-                               self.dist.world_size, self.run_dir)
+            params = sum(p.numel() for p in self.model.parameters())
+            self.console.start(self.cfg, self.data_settings.name, params, self.epochs, self.steps_per_epoch,
+                               self.device.type, self.torch_threads, self.dist.world_size, self.run_dir)
         try:
             self.masks.check("the start of training", force=True)
             for epoch in range(self.start_epoch, self.epochs):

@@ -81,8 +81,8 @@ def fine_tune(run_dir: Path, task: str, s: TransferSettings, seed: int) -> dict[
     spec = read_downstream(task, s.roots)
     train, test = DOWNSTREAM[task](spec)
     run = load_run(run_dir, device=device)
-    ds = run.cfg.dataset
-    res, in_chans = int(ds.eval_res), int(ds.in_chans)
+    ds = run.settings  # the run's data settings, read when it was loaded
+    res, in_chans = ds.eval_res, ds.in_chans
     norm = Normalise(list(ds.mean), list(ds.std), device, channels=in_chans)
     model, name = run.model, FT.head_name(run.model)
     test_data = FT.loader(FT.Prepared(test, res, in_chans), s.eval_batch_size, False, s.num_workers, seed)

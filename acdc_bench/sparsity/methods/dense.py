@@ -26,8 +26,8 @@ class Dense(SparsityMethod):
     def __init__(self, cfg: Any, model: nn.Module, epochs: int, steps_per_epoch: int, **context: Any):
         super().__init__(cfg, model, epochs, steps_per_epoch, **context)
         self.settings = s = StatsSettings.read(cfg, epochs)
-        eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
-        self.stats = WeightStats(model, prunable_layers(model), int(cfg.dataset.in_chans), eval_res,
+        in_chans, eval_res = self.input_size()
+        self.stats = WeightStats(model, prunable_layers(model), in_chans, eval_res,
                                  s.mask_iou_every, s.mask_iou_start)
 
     def on_epoch_end(self, epoch: int, evaluate: Callable[[], dict[str, float]]) -> dict[str, Any]:

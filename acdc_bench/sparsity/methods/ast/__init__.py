@@ -129,8 +129,8 @@ class AST(SparsityMethod):
         if gc_on:
             self.gc = GradientCorrection(self.masks[0].numels, st.gc_scope, correct=st.gradient_correction,
                                          device=self.engine.dense_flat.device, dtype=self.weights[0].dtype)
-        self.eval_res = int(context.get("eval_res") or cfg.dataset.eval_res)
-        self.macs = layer_macs(model, self.layers, int(cfg.dataset.in_chans), self.eval_res)
+        in_chans, self.eval_res = self.input_size()
+        self.macs = layer_macs(model, self.layers, in_chans, self.eval_res)
         self.planned: dict[tuple[int, int], tuple[float, ...] | None] = {}  # training_steps' densities
         self.iterations = [0] * n
         self.prev_masks: list[Tensor | None] = [None] * n

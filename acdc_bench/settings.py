@@ -1,9 +1,11 @@
-"""The trainer's settings (``optim.*``, ``trainer.*``, ``checkpoint.*``, the run's seed and
-device), read and checked once into one typed object. Defaults live in ``conf/config.yaml``
-and the dataset recipes, never here."""
+"""The trainer's settings (``trainer.*``, ``checkpoint.*``, the run's epochs, seed and device),
+read and checked once into one typed object, and :class:`RunSettings`: those with the data's
+and the model's, what a task reads once when it starts (``config.validate``) and passes down.
+Defaults live in ``conf/config.yaml`` and the dataset recipes, never here."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +13,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from acdc_bench import validation as V
+from acdc_bench.data.datasets import DataSettings
 from acdc_bench.errors import ConfigError
+from acdc_bench.models import ModelSettings
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class TrainerSettings:
         return cls(
             epochs=int(V.integer(cfg, "epochs")),
             seed=int(V.integer(cfg, "seed", low=0)),
-            device=str(V.string(cfg, "device", "auto, cpu, cuda or cuda:<index>")),
+            device=read_device(cfg),
             amp=bool(V.boolean(cfg, "trainer.amp")),
             channels_last=bool(V.boolean(cfg, "trainer.channels_last")),
             deterministic=bool(V.boolean(cfg, "trainer.deterministic")),
@@ -46,6 +50,34 @@ class TrainerSettings:
             debug_nan_at_step=V.integer(cfg, "debug.nan_at_step", low=0, required=False),
             debug_mask_mismatch_rank=V.integer(cfg, "debug.mask_mismatch_rank", low=0, required=False),
         )
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """A run's settings as every task reads them once when it starts: the trainer's, the
+    data's (``cfg.dataset``) and the model's (``cfg.model``). Methods and recipes read their
+    own (``check_config``); nothing below the task reads ``cfg.dataset`` or ``cfg.model`` again."""
+
+    trainer: TrainerSettings
+    data: DataSettings
+    model: ModelSettings
+
+    @classmethod
+    def read(cls, cfg: Any) -> RunSettings:
+        return cls(TrainerSettings.read(cfg), DataSettings.read(cfg), ModelSettings.read(cfg))
+
+
+def read_device(cfg: Any) -> str:
+    """``device``: auto, cpu, cuda or cuda:<index> (a CUDA device only where one is visible)."""
+    device = V.get(cfg, "device")
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+        raise ConfigError("device", device, "auto, cpu, cuda or cuda:<index>")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("device", device, "auto or cpu (no CUDA device is visible)")
+    return device
 
 
 def read_keep_epochs(cfg: Any, epochs: int) -> frozenset[int]:
