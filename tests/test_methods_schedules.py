@@ -355,30 +355,26 @@ def test_the_fused_sgd_step_gives_the_numbers_of_the_mask_pass_and_torch_sgd(ove
                          {"params": others, "weight_decay": 0.0}], lr=0.1, momentum=momentum)
         opt.compiled = fused
         opt.block = 50
+        opt.pool.threads = 2  # the blocks on two threads (torch's own ops stay on the worker's one)
         m.on_train_start(opt)
         runs.append((model, m, opt))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        for epoch in range(6):
-            for _, m, _ in runs:
-                m.on_epoch_start(epoch)
-            for i in range(5):
-                step = epoch * 5 + i
-                g = torch.Generator().manual_seed(step)
-                x, y = torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
-                for model, m, opt in runs:
-                    if step == 14:  # a restored optimizer: new param_groups and momentum buffers
-                        opt.load_state_dict(opt.state_dict())
-                    train_step(model, x, y, step=step, optimizer=opt, method=m, loss_fn=_ce,
-                               lr=0.1 / (1 + step))
-                    if m.active:
-                        for w, mk in zip(m.masks.weights, m.masks.masks, strict=True):
-                            assert not w[~mk].any()
-                            buf = opt.state[w].get("momentum_buffer")
-                            assert buf is None or not buf[~mk].any()
-    finally:
-        torch.set_num_threads(threads)
+    for epoch in range(6):
+        for _, m, _ in runs:
+            m.on_epoch_start(epoch)
+        for i in range(5):
+            step = epoch * 5 + i
+            g = torch.Generator().manual_seed(step)
+            x, y = torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
+            for model, m, opt in runs:
+                if step == 14:  # a restored optimizer: new param_groups and momentum buffers
+                    opt.load_state_dict(opt.state_dict())
+                train_step(model, x, y, step=step, optimizer=opt, method=m, loss_fn=_ce,
+                           lr=0.1 / (1 + step))
+                if m.active:
+                    for w, mk in zip(m.masks.weights, m.masks.masks, strict=True):
+                        assert not w[~mk].any()
+                        buf = opt.state[w].get("momentum_buffer")
+                        assert buf is None or not buf[~mk].any()
     (model_a, m_a, opt_a), (model_b, m_b, opt_b) = runs
     assert opt_a.applied == 0 and opt_b.applied == 30  # every step, dense ones included
     assert m_a.masks.checksum() == m_b.masks.checksum()

@@ -101,14 +101,16 @@ def blocks(numels: Sequence[int], size: int = BLOCK) -> list[tuple[int, int, int
 
 class BlockPool:
     """Runs a function over blocks on ``torch.get_num_threads()`` threads (the compiled loops
-    release the GIL); one thread runs them in order."""
+    release the GIL); one thread runs them in order. ``threads`` set: that many instead (the tests
+    split blocks over two threads while torch's own ops stay on one)."""
 
     def __init__(self) -> None:
         self.pool: ThreadPoolExecutor | None = None
         self.workers = 0
+        self.threads: int | None = None
 
     def map(self, fn: Callable[[Any], None], items: Sequence[Any]) -> None:
-        threads = max(1, min(torch.get_num_threads(), len(items)))
+        threads = max(1, min(self.threads or torch.get_num_threads(), len(items)))
         if threads == 1:
             for item in items:
                 fn(item)
