@@ -22,6 +22,7 @@ never move the version; the same source may hash differently under another Pytho
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import platform
 import subprocess
@@ -47,9 +48,24 @@ def training_files(root: Path = PACKAGE) -> list[Path]:
     return out
 
 
+def parse_source(source: str, filename: str = "<unknown>") -> ast.Module:
+    """``ast.parse`` with the garbage collector paused. CPython 3.11 (3.11.7 here) keeps the AST
+    builder's recursion depth in interpreter-wide state: a finalizer that the collector runs in the
+    middle of building the tree (or a thread it lets in) and that parses too leaves that depth
+    wrong, and the outer parse raises ``SystemError: AST constructor recursion depth mismatch``
+    (CPython gh-106905). Seen once in the suite, with numba's dispatcher finalizers."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(source, filename=filename)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _code_only(source: str) -> str:
     """The module's code without docstrings, comments or formatting."""
-    tree = ast.parse(source)
+    tree = parse_source(source)
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body

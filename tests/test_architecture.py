@@ -8,6 +8,8 @@ import ast
 import re
 from pathlib import Path
 
+from acdc_bench.provenance import parse_source
+
 PKG = Path(__file__).resolve().parent.parent / "acdc_bench"
 MAX_LINES = 450
 
@@ -30,7 +32,7 @@ def _is_package(name: str, modules: dict[str, Path]) -> bool:
 def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """Every acdc_bench module ``name`` imports anywhere (top level or inside functions),
     with the packages whose ``__init__`` Python runs on the way (except ``name``'s own)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = parse_source(path.read_text(), filename=str(path))
     package = name if _is_package(name, modules) else name.rpartition(".")[0]
     targets: set[str] = set()
     for node in ast.walk(tree):
@@ -147,5 +149,5 @@ def test_settings_are_read_once_no_raw_dataset_reads():
     """``cfg.dataset`` is read once into ``DataSettings`` (docs/architecture.md, Settings); every
     other module takes the fields of that object, handed down by the task or the loaded run."""
     found = {name: lines for name, path in _modules().items() if name not in DATASET_READERS
-             and (lines := _raw_dataset_reads(ast.parse(path.read_text())))}
+             and (lines := _raw_dataset_reads(parse_source(path.read_text())))}
     assert found == {}
