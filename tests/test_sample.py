@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from acdc_bench.reports.sample import SampleError, choose_point, compare_rows, sample, sweep_params
+from acdc_bench import provenance
+from acdc_bench.reports.sample import (HEADING, SampleError, choose_point, compare_rows, sample, sweep_params,
+                                       with_section)
 
 PARAMS = {"+experiment/scale_study/arm": ["acdc", "gmp", "rigl"], "model.width": ["0.25", "0.75"],
           "seed": ["0", "1", "2"]}
@@ -105,11 +107,24 @@ def test_a_sample_of_a_suite_part_reruns_one_config_and_matches_its_committed_ro
     remade_rows = list(csv.DictReader(remade.open()))
     assert {r["optim.lr"] for r in remade_rows} == {"0.05"} and {r["seeds_finished"] for r in remade_rows} == {"2"}
     assert "same numbers (3 rows" in lines[1]
+    log = list(csv.DictReader((tmp_path / "suite" / "results" / "sample_reruns.tsv").open(), delimiter="\t"))
+    assert [(r["part"], r["point"], r["rows_compared"], r["result"], r["training_code"]) for r in log] == [
+        ("tiny_suite", "optim.lr=0.05 seed=0,1", "3", "same", provenance.code_version())]
 
     moved = [dict(r, ours_mean="1.5") if r["optim.lr"] == "0.05" and r["metric"] == "val_top1" else r
              for r in rows]
     n, diffs = compare_rows(_write(tmp_path / "moved.csv", moved), remade)
     assert n == 3 and len(diffs) == 1 and diffs[0].startswith("table.csv (0.05,val_top1) ours_mean: '1.5' committed")
+
+
+def test_the_readme_section_is_replaced_in_place_or_put_before_the_wall_times():
+    new = [HEADING, "", "| a | 1 |", ""]
+    text = "# S\n\nx\n\n## Wall time\n\n| p | 1 |\n"
+    once = with_section(text, new)
+    assert once == "# S\n\nx\n\n## Sample reruns\n\n| a | 1 |\n\n## Wall time\n\n| p | 1 |\n"
+    assert with_section(once, [HEADING, "", "| b | 2 |", ""]) == once.replace("| a | 1 |", "| b | 2 |")
+    assert with_section("# S\n", new) == "# S\n\n## Sample reruns\n\n| a | 1 |\n"
+    assert with_section(text, []) == text
 
 
 def test_the_cli_names_a_bad_part_and_a_bad_point_in_one_line():

@@ -11,12 +11,17 @@ overrides of its sweep parameters (a value given on the command line replaces th
 
 The configuration: ``--point key=value`` for any sweep parameter, the first value of the sweep's
 list for the others, every seed. Differences are printed one per line; the exit status is 1 when
-a row differs, is not in the committed table, or the rerun failed.
+a row differs, is not in the committed table, or the rerun failed. Every sample is recorded in the
+suite's folder (``results/<suite>/sample_reruns.tsv``: part, point, rows compared, result, the
+training code and commit that reran it, wall time), and the suite's README shows that log in its
+section "Sample reruns" (rewritten in place here, and by the suite's report).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import subprocess
 import sys
@@ -25,7 +30,13 @@ from pathlib import Path
 
 import yaml
 
+from acdc_bench import provenance
 from acdc_bench.reports.verify import ROOT, TIME_METRIC, VALUE_COLUMNS, _csv_rows, scratch_checkout
+
+
+LOG = "sample_reruns.tsv"  # in the suite's results folder
+HEADING = "## Sample reruns"
+FIELDS = ("date", "part", "point", "rows_compared", "result", "training_code", "commit", "wall_s")
 
 
 class SampleError(ValueError):
@@ -87,6 +98,55 @@ def compare_rows(committed: Path, remade: Path) -> tuple[int, list[str]]:
     return n, out
 
 
+def record(suite: Path, row: dict[str, str]) -> None:
+    """Append one sample's outcome to ``suite/sample_reruns.tsv`` and rewrite the README's section."""
+    log = suite / LOG
+    new = not log.is_file()
+    with log.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS, delimiter="\t", lineterminator="\n")
+        if new:
+            w.writeheader()
+        w.writerow(row)
+    readme = suite / "README.md"
+    if readme.is_file():
+        readme.write_text(with_section(readme.read_text(), section(suite)))
+
+
+def section(suite: Path) -> list[str]:
+    """The README section listing every sample rerun of the suite (none: empty)."""
+    log = suite / LOG
+    rows = list(csv.DictReader(io.StringIO(log.read_text()), delimiter="\t")) if log.is_file() else []
+    if not rows:
+        return []
+    lines = [HEADING, "",
+             "The suite's runs are not remade at every change of the training code; instead one "
+             "configuration of a part (every seed of it) is rerun in a scratch checkout at the current code "
+             "and its rows of the part's `table.csv` compared cell by cell with the committed ones "
+             f"(`make verify-sample`; log: `{LOG}`). *same*: every cell equal, so the current code makes "
+             "those numbers.", "",
+             "| date | part | configuration | rows compared | result | training code | commit | wall |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['date']} | `{r['part']}` | `{r['point']}` | {r['rows_compared']} | **{r['result']}** | "
+              f"`{r['training_code']}` | `{(r['commit'] or '-')[:12]}` | {r['wall_s']} s |" for r in rows]
+    return lines + [""]
+
+
+def with_section(text: str, lines: list[str]) -> str:
+    """``text`` with its "Sample reruns" section replaced by ``lines`` (or put before "## Wall time",
+    else at the end)."""
+    if not lines:
+        return text
+    block = "\n".join(lines) + "\n"
+    start = text.find(HEADING + "\n")
+    if start >= 0:
+        end = text.find("\n## ", start + len(HEADING))
+        return text[:start] + block + (text[end + 1:] if end >= 0 else "")
+    at = text.find("## Wall time\n")
+    if at >= 0:
+        return text[:at] + block + text[at:]
+    return text.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
+
+
 def sample(part: str, chosen: dict[str, str], scratch: Path | None = None, jobs: int = 2,
            config_dirs: list[Path] = (), committed: Path | None = None, log=print) -> int:
     """Rerun the point of ``part`` in a scratch checkout and compare; 0 when identical, else 1."""
@@ -118,6 +178,12 @@ def sample(part: str, chosen: dict[str, str], scratch: Path | None = None, jobs:
     if done.returncode != 0:
         diffs.insert(0, f"the rerun failed (exit {done.returncode}): {done.stderr.strip()[-300:]}")
     log(f"{part}: {'DIFFERS' if diffs else 'same numbers'} ({n} rows of {committed} compared; {wall:.0f} s)")
+    record(committed.parent.parent, {
+        "date": time.strftime("%Y-%m-%d %H:%M"), "part": part,
+        "point": " ".join(overrides), "rows_compared": str(n),
+        "result": "failed" if done.returncode != 0 else "differs" if diffs else "same",
+        "training_code": provenance.code_version(), "commit": provenance.git_commit() or "",
+        "wall_s": f"{wall:.0f}"})
     for d in diffs:
         log(f"  {d}")
     return int(bool(diffs))
