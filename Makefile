@@ -93,15 +93,26 @@ $(addprefix report-,$(PAPER_TARGETS)): setup
 # `make remake-results` remakes the committed twin reports in place, resumably across sessions (hours of
 # both cores in all): reports already made by the current training code are skipped, a sweep folder of
 # other code is moved aside (never deleted), wall times go to results/remake_times.tsv.
+# `make verify-sample` reruns one configuration (all seeds) of each suite part in SAMPLES in a scratch
+# folder and compares its rows of the committed table.csv exactly: the suites keep their runs while a
+# sample rerun at the current code is identical (docs/reproducibility.md). One part with a chosen point:
+#   make verify-sample SAMPLES=scale_study/width POINT="model.width=0.75 +experiment/scale_study/arm=gmp"
 TARGETS ?=
 VERIFY_DIR ?=
-.PHONY: verify-results fingerprints remake-results
+SAMPLES ?= scale_study/width claims/cpu_full_weight_decay
+POINT ?=
+.PHONY: verify-results fingerprints remake-results verify-sample
 
 remake-results: setup
 	$(PY) -m acdc_bench.reports.remake $(TARGETS)
 
 verify-results: setup
 	$(PY) -m acdc_bench.reports.verify $(if $(VERIFY_DIR),--scratch $(VERIFY_DIR)) $(TARGETS)
+
+verify-sample: setup
+	status=0; for part in $(SAMPLES); do $(PY) -m acdc_bench.reports.sample $$part --jobs $(JOBS) \
+		$(foreach p,$(POINT),--point $(p)) $(if $(VERIFY_DIR),--scratch $(VERIFY_DIR)) || status=1; done; \
+	exit $$status
 
 fingerprints: setup
 	OMP_NUM_THREADS=1 $(PY) -m acdc_bench.fingerprint $(TWINS)

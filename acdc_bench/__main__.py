@@ -83,17 +83,30 @@ def null_groups_removed(argv: list[str]) -> list[str]:
     return out
 
 
+def config_dirs(argv: list[str]) -> list[Path]:
+    """The package's config folder and those a ``hydra.searchpath=[file://...]`` override adds
+    (a user's own experiments beside the shipped ones)."""
+    dirs = [Path(CONF_DIR)]
+    for arg in argv:
+        key, _, value = arg.lstrip("+").partition("=")
+        if key == "hydra.searchpath":
+            dirs += [Path(item.strip().removeprefix("file://")) for item in value.strip("[]").split(",")
+                     if item.strip().startswith("file://")]
+    return dirs
+
+
 def check_group_choices(argv: list[str]) -> None:
     """Reject an unknown option of a config group in one line, before Hydra composes.
 
     Hydra's own message spans a dozen lines; this one names the group, the value and the
     valid options. Sweeps (``method=acdc,gmp``) are checked option by option.
     """
+    dirs = config_dirs(argv)
     for arg in argv:
         key, sep, value = arg.lstrip("+").partition("=")
         if not sep or key not in GROUPS or value == "":
             continue
-        options = sorted(p.stem for p in (Path(CONF_DIR) / key).glob("*.yaml"))
+        options = sorted({p.stem for d in dirs for p in (d / key).glob("*.yaml")})
         if value == "null":
             if key not in OPTIONAL_GROUPS:
                 _fail(f"{key}=null is not allowed: a run needs a {key} config; expected one of {options}")
@@ -105,8 +118,8 @@ def check_group_choices(argv: list[str]) -> None:
         if value.startswith("glob("):
             continue
         # configs in sub-folders are options too (experiment=claims/cpu_full_methods), not listed
-        nested = {p.relative_to(Path(CONF_DIR) / key).with_suffix("").as_posix()
-                  for p in (Path(CONF_DIR) / key).rglob("*.yaml")}
+        nested = {p.relative_to(d / key).with_suffix("").as_posix()
+                  for d in dirs for p in (d / key).rglob("*.yaml")}
         for choice in (c.strip() for c in choices.split(",")):
             if choice not in options and choice not in nested:
                 _fail(f"{key}={choice} is not {_article(key)} {key} config; expected one of {options}")

@@ -419,3 +419,11 @@ def test_table7_best_of_picks_among_the_papers_arm_only(tmp_path):
     bad = {**layout, "best_of": {**layout["best_of"], "where": "recipe.name"}}
     with pytest.raises(ValueError, match="report.best_of.where='recipe.name' is not allowed"):
         make_report(_write_sweep(tmp_path / "s2", jobs, report=bad), tmp_path / "r2")
+
+
+def test_a_suite_part_without_statements_points_to_its_suites_readme():
+    from acdc_bench.reports.markdown import _verdict_section
+    part = _verdict_section([], "scale_study/width")
+    assert part[:3] == ["", "## Verdicts", ""]
+    assert part[3].startswith("A part of the `scale_study` suite") and "`results/scale_study/README.md`" in part[3]
+    assert _verdict_section([], "mem000")[3] == "No statement of the paper is attached to this experiment."

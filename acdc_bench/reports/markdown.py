@@ -142,8 +142,13 @@ def verdicts(rep: Report) -> list[tuple[Claim, Verdict]]:
     return [(c, dispatch.check(c, rep.entries, lay.column, lay.metric_aliases)) for c in claims]
 
 
-def _verdict_section(checked: list[tuple[Claim, Verdict]]) -> list[str]:
+def _verdict_section(checked: list[tuple[Claim, Verdict]], name: str = "") -> list[str]:
     out = ["", "## Verdicts", ""]
+    if not checked and "/" in name:  # a part of a suite (scale_study/width): its README reads it
+        suite = name.split("/")[0]
+        return out + [f"A part of the `{suite}` suite: no statement of the papers is checked on this part "
+                      f"alone; the suite's README (`results/{suite}/README.md`) reads its numbers with the "
+                      "other parts'."]
     if not checked:
         return out + ["No statement of the paper is attached to this experiment."]
     body = [[c.text, v.verdict, v.difference, v.seeds] for c, v in checked]
@@ -166,7 +171,7 @@ def render_markdown(rep: Report, plot_files: list[Path]) -> str:
     checked = verdicts(rep)
     out = [f"# {pub.title if pub else lay.name}"]
     out += provenance.warning_lines(provenance.gather(rep.runs))  # runs of several training-code versions
-    out += _verdict_section(checked)
+    out += _verdict_section(checked, lay.name)
     out.append("")
     out.append(f"Experiment `{lay.name}`, sweep `{rep.sweep_dir}`: {n} runs asked, {done} finished, "
                f"{n - done} missing or failed.")

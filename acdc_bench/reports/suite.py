@@ -26,6 +26,7 @@ from acdc_bench.reports import make_report, provenance
 from acdc_bench.reports.layout import Report, load_report
 from acdc_bench.reports.markdown import md_table, verdicts
 from acdc_bench.reports.plots_scale import plot_points
+from acdc_bench.reports.sample import section as sample_reruns
 from acdc_bench.reports.scale_data import Part, committed_times, part_from_report, part_from_table
 from acdc_bench.reports.scale_points import Point, flips, sign, study_points
 from acdc_bench.reports.scale_width import Fit, width_fits, width_paragraph, width_table
@@ -82,6 +83,7 @@ def claims_readme(out: Path, sweeps: list[Path]) -> str:
     reading = conclusions(out)
     if reading:
         text += ["## What the verdicts say", "", reading, ""]
+    text += sample_reruns(out)
     text += ["## Wall time", "",
              md_table(["part", "runs finished", "wall time", "compute (sum of runs)"], times), ""]
     return "\n".join(text)
@@ -125,7 +127,7 @@ def sources_section(parts: list[Part], missing: list[str], sweeps: dict[str, Pat
 
 def scale_readme(points: list[Point], times: list[list[str]], plot: Path | None,
                  reading: str | None = None, width: list[str] | None = None,
-                 sources: list[str] | None = None) -> str:
+                 sources: list[str] | None = None, samples: list[str] = ()) -> str:
     rows = [[p.factor, f"{p.factor_label}: {p.label}" + (" (base)" if p.base else ""),
              f"AC/DC − {p.vs.upper()}",
              f"{p.diff.estimate:+.2f}"
@@ -155,6 +157,7 @@ def scale_readme(points: list[Point], times: list[list[str]], plot: Path | None,
     if plot is not None:
         text += [f"![differences]({plot.name})", ""]
     text += sources or []
+    text += samples
     text += ["## Wall time", "", md_table(["sweep", "runs finished", "wall time", "compute"], times), ""]
     return "\n".join(text)
 
@@ -173,7 +176,7 @@ def scale_study(out: Path, sweeps: list[Path], tables: Path | None = None) -> st
     times = [[p.name, *(p.times or ["-", "-", "-"])] for p in parts]
     plot = plot_points(points, fits, out / "differences.png")
     return scale_readme(points, times, plot, conclusions(out), width_section(points, fits),
-                        sources_section(parts, missing, {s.name: s for s in sweeps}))
+                        sources_section(parts, missing, {s.name: s for s in sweeps}), sample_reruns(out))
 
 
 def main(argv: list[str] | None = None) -> int:
