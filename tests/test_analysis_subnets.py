@@ -83,3 +83,17 @@ def test_early_change_is_the_mean_step_of_the_first_half():
     assert run_value(run, "early_val_top1_change", 0.98) == pytest.approx((0.3 + 0.2 + 0.3) / 3)
     assert run_value(run, "early_val_top1_change", 0.5) == 0.0
     assert run_value(run, "early_val_top1_change") == 0.0  # no sub-net: the row's own top-1
+
+
+def test_a_subnets_training_flops_fraction_is_the_whole_runs():
+    """AST's sub-nets are trained by one run: each sub-net's training-FLOPs fraction is the run's
+    (summary.json keeps it once, beside training_flops_parts), which Table 4's cost statement needs."""
+    from acdc_bench.reports.sweep import FINISHED, Run
+    from acdc_bench.reports.tables import run_value
+
+    summary = {"training_flops_fraction": 0.42, "training_flops_parts": {"0.5": 8.0, "0.75": 6.0},
+               "subnets": [{"target_sparsity": 0.5, "val_top1": 0.8}, {"target_sparsity": 0.75, "val_top1": 0.7}]}
+    run = Run(("seed=0",), status=FINISHED, summary=summary)
+    assert run_value(run, "training_flops_fraction", 0.5) == run_value(run, "training_flops_fraction", 0.75) == 0.42
+    assert run_value(run, "training_flops", 0.75) == 6.0 and run_value(run, "val_top1", 0.75) == 0.7
+    assert run_value(run, "val_loss", 0.75) is None
