@@ -184,12 +184,11 @@ def run_value(run: Run, name: str, subnet: float | None = None) -> float | None:
             for key, v in (s.get("training_flops_parts") or {}).items():
                 if same_value(float(key), subnet):
                     return float(v)
-        if name == "training_flops_fraction":  # what the whole run cost: every sub-net together
-            v = s.get(name)
-            return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
         for sub in s.get("subnets") or []:
             if same_value(sub.get("target_sparsity"), subnet):
                 v = sub.get(name)
+                if v is None and name == "training_flops_fraction":  # kept once, for the whole run
+                    v = s.get(name)  # (what every sub-net together costs; older runs: in each entry)
                 return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
         return None
     if name == "mean_mask_iou":
