@@ -125,7 +125,64 @@ def check_group_choices(argv: list[str]) -> None:
                 _fail(f"{key}={choice} is not {_article(key)} {key} config; expected one of {options}")
 
 
+def _distributed_rank() -> bool:
+    """This process is one rank of a multi-process run (torchrun, or SLURM tasks, whose
+    rendezvous the trainer exports as ``WORLD_SIZE``)."""
+    return int(os.environ.get("WORLD_SIZE", "1") or "1") > 1
+
+
+def _leave(status: int) -> None:
+    """End a rank's process without the interpreter's finalization.
+
+    A DDP model's hooks keep the gloo (or NCCL) process group alive after
+    ``destroy_process_group()`` (torch frees it only at exit), so its worker threads outlive the
+    run. One of them can drop the last reference to a finished collective's tensors after the
+    main thread has begun finalizing the interpreter; taking the GIL then ends that thread by a
+    forced unwind, which aborts the process ("terminate called without an active exception",
+    SIGABRT) after the run has written everything. Seen once in about 200 two-rank runs on a
+    loaded machine, on the rank with least to do at the end. So a rank flushes its logs and
+    streams and leaves with ``os._exit``: every file the run writes is closed by then (the
+    trainer closes its logger and checkpoints before returning)."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
+def _status(code: object) -> int:
+    """``sys.exit``'s argument as the process's exit status (a message means 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
 def main() -> None:
+    try:
+        _main()
+    except SystemExit as stop:
+        if _distributed_rank():
+            _leave(_status(stop.code))
+        raise
+    except BaseException:
+        if _distributed_rank():
+            import traceback
+
+            traceback.print_exc()
+            _leave(1)
+        raise
+    if _distributed_rank():
+        _leave(0)
+
+
+def _main() -> None:
     register_resolvers()
     check_group_choices(sys.argv[1:])
     sys.argv[1:] = null_groups_removed(sys.argv[1:])

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import torch
 from conftest import ROOT, read_jsonl
 
@@ -80,3 +81,36 @@ def test_submitit_tasks_are_ranks_and_different_masks_stop_the_run(tmp_path):
     per_rank = re.findall(r"\((\d+), (-?\d+)\)", summary["error"])
     assert len(per_rank) == 2 and int(per_rank[1][1]) == int(per_rank[0][1]) + 1  # the injected difference
     assert not (run / "checkpoints" / ckpt.LAST).exists() and not (run / "metrics.jsonl").read_text()
+
+
+class _Left(Exception):
+    """What the patched ``os._exit`` raises: the status a rank's process would have left with."""
+
+
+def test_a_rank_leaves_without_finalization_and_keeps_the_exit_status(monkeypatch, capsys):
+    """A torchrun rank ends by ``os._exit`` (the process group's threads outlive the run, see
+    ``acdc_bench.__main__._leave``) with the status the CLI would have had: 2 for a bad override,
+    printed in one line by rank 0; a single process still exits through ``SystemExit``."""
+    import acdc_bench.__main__ as cli
+
+    def fake_exit(status: int) -> None:
+        raise _Left(status)
+
+    monkeypatch.setattr(cli.os, "_exit", fake_exit)
+    monkeypatch.setattr(sys, "argv", ["acdc-bench", "method=nope"])
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(_Left) as left:
+        cli.main()
+    assert left.value.args == (2,)
+    assert capsys.readouterr().err.strip().startswith("acdc-bench: error: method=nope is not a method config")
+    monkeypatch.setenv("RANK", "1")  # the same error, silent on rank 1
+    with pytest.raises(_Left) as left:
+        cli.main()
+    assert left.value.args == (2,) and capsys.readouterr().err == ""
+    monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 2
+    assert cli._status(None) == 0 and cli._status(3) == 3
