@@ -134,15 +134,16 @@ def _distributed_rank() -> bool:
 def _leave(status: int) -> None:
     """End a rank's process without the interpreter's finalization.
 
-    A DDP model's hooks keep the gloo (or NCCL) process group alive after
-    ``destroy_process_group()`` (torch frees it only at exit), so its worker threads outlive the
-    run. One of them can drop the last reference to a finished collective's tensors after the
-    main thread has begun finalizing the interpreter; taking the GIL then ends that thread by a
-    forced unwind, which aborts the process ("terminate called without an active exception",
-    SIGABRT) after the run has written everything. Seen once in about 200 two-rank runs on a
-    loaded machine, on the rank with least to do at the end. So a rank flushes its logs and
-    streams and leaves with ``os._exit``: every file the run writes is closed by then (the
-    trainer closes its logger and checkpoints before returning)."""
+    A DDP model's autograd hooks keep the process group alive after ``destroy_process_group()``
+    and after the model is freed (torch 2.14.1: its gloo threads are still running at
+    ``atexit``), so its worker threads outlive the run. One of them can drop the last reference
+    to a finished collective's tensors after the main thread has begun finalizing the
+    interpreter; taking the GIL then ends that thread by a forced unwind, which aborts the
+    finished process ("terminate called without an active exception", SIGABRT). Seen once in CI
+    and once in about 270 two-rank runs on a loaded machine, both on rank 1 (the rank with least
+    to do at the end). So a rank flushes its logs and streams and leaves with ``os._exit``: every
+    file the run writes is closed by then (the trainer closes its logger and writes its
+    checkpoints and summary before returning)."""
     import logging
 
     logging.shutdown()
