@@ -45,3 +45,19 @@ def test_dry_run_lists_the_reports_remake_command_and_bad_targets_fail(capsys):
     assert "ast-table1: would run `make ast-table1 SCALE=cpu SEEDS=3`" in out or "already; skipped" in out
     with pytest.raises(SystemExit, match="TARGETS=nope is not allowed; expected some of: .*ast-table1"):
         remake.main(["nope", "--dry-run"])
+
+
+def test_every_committed_twin_report_names_one_training_code_and_its_remake_command():
+    """Issue 25's state, kept: each twin's table.md has its provenance, from runs of one
+    training-code version, the same for every twin (a partial remake after a code change fails
+    here until the rest is remade), and the command that remakes it from a fresh clone."""
+    twins = remake.twin_targets()
+    assert len(twins) >= 34
+    versions = {}
+    for target, folder in twins.items():
+        found, mixed = remake.report_versions(ROOT / "results" / folder)
+        assert len(found) == 1 and not mixed, f"{folder}: training code {sorted(found)}, mixed={mixed}"
+        versions[folder] = found.pop()
+        text = (ROOT / "results" / folder / "table.md").read_text()
+        assert f"Remake from a fresh clone: `make {target} SCALE=cpu" in text, folder
+    assert len(set(versions.values())) == 1, versions
