@@ -427,3 +427,18 @@ def test_a_suite_part_without_statements_points_to_its_suites_readme():
     assert part[:3] == ["", "## Verdicts", ""]
     assert part[3].startswith("A part of the `scale_study` suite") and "`results/scale_study/README.md`" in part[3]
     assert _verdict_section([], "mem000")[3] == "No statement of the paper is attached to this experiment."
+
+
+def test_the_setup_line_states_what_the_runs_ran_and_every_value_a_sweep_varies(tmp_path):
+    """The sweep's base config says LR 0.5, weight decay 1e-4; every run overrides both (a recipe's
+    grid): the report states the runs' values, a swept one with all its values."""
+    jobs = [([f"optim.lr={lr}", f"seed={k}"],
+             {**_cfg("acdc", 0.9, 1, k, lr=lr), "epochs": 4, "optim": {"lr": lr, "weight_decay": 0.01}},
+             _done(0.8 + 0.01 * k)) for lr in (0.003, 0.001) for k in range(2)]
+    sweep = _write_sweep(tmp_path / "sweep", jobs, report={"name": "mini", "rows": ["optim.lr"]},
+                         sweep={"params": {"optim.lr": "0.001,0.003", "seed": "0,1"}, "task": []})
+    master = OmegaConf.load(sweep / "multirun.yaml")
+    master.merge_with({"epochs": 4, "optim": {"lr": 0.5, "weight_decay": 1e-4}})
+    OmegaConf.save(master, sweep / "multirun.yaml")
+    md = (make_report(sweep, tmp_path / "results") / "table.md").read_text()
+    assert "Our setup: 4 epochs, peak LR {0.001, 0.003} (swept), weight decay 0.01." in md

@@ -165,6 +165,12 @@ def test_a_part_without_runs_is_read_from_its_committed_table_with_the_commit(tm
     assert suite.main(["scale", str(out), str(sweep)]) == 0
     from_runs = (out / "README.md").read_text()
     assert "- `length`: its runs (" in from_runs
+    # the part's own report opens with its verdict (AC/DC trails GMP by 2 points at both lengths)
+    part_md = (out / "length" / "table.md").read_text()
+    verdicts = part_md.split("## Verdicts", 1)[1].split("\nExperiment `", 1)[0]
+    assert "| fails | AC/DC − GMP at epochs=" in verdicts and "1 of 4 comparisons hold" in verdicts  # RigL trails at 6
+    assert "| [length](length/table.md) | **fails** | AC/DC − GMP at epochs=" in from_runs
+    assert "Our setup: epochs {6, 8} (swept)" in part_md  # from the runs, not the sweep's base config
 
     def rows(text: str) -> list[list[float]]:  # the differences with their intervals and dead shares
         cells = [ln.split("|") for ln in text.splitlines() if ln.startswith("| length |") and "AC/DC" in ln]
@@ -189,6 +195,38 @@ def test_a_part_without_runs_is_read_from_its_committed_table_with_the_commit(tm
     assert "| length | 18 |" in from_table
     assert suite.main(["scale", str(out), str(missing), str(tmp_path / "nowhere" / "width_erk")]) == 0
     assert "- `width_erk`: neither runs nor a committed table: left out" in (out / "README.md").read_text()
+    # written again from the table: the same report, one verdict section (not a second one)
+    assert (out / "length" / "table.md").read_text() == part_md
+
+
+def test_a_part_read_from_its_table_states_what_it_sweeps_and_its_own_verdict(tmp_path):
+    from acdc_bench.reports.scale_verdicts import part_comparisons, restate_setup, splice_verdicts
+
+    part = tmp_path / "width"
+    part.mkdir()
+    (part / "table.csv").write_text(
+        "method.name,model.width,metric,ours_mean\n"
+        + "".join(f"{m},{w},val_top1,80\n" for m in ("acdc", "gmp") for w in ("0.25", "0.75")))
+    (part / "table.md").write_text(
+        "# scale_study/width\n\n## Verdicts\n\nA part of the suite.\n\nExperiment `scale_study/width`: "
+        "6 runs.\n\nOur setup: 8 epochs, dataset fashion_mnist, width 0.5, weight decay 0.0005, "
+        "1x epochs 10.\n\n## Grid\n")
+    restate_setup(part / "table.md", part / "table.csv")
+    splice_verdicts(part / "table.md", ["| statement | verdict |", "| x | fails |"])
+    splice_verdicts(part / "table.md", ["| statement | verdict |", "| y | holds |"])  # replaces, not adds
+    assert (part / "table.md").read_text() == (
+        "# scale_study/width\n\n## Verdicts\n\n| statement | verdict |\n| y | holds |\n\nExperiment "
+        "`scale_study/width`: 6 runs.\n\nOur setup: 8 epochs, dataset fashion_mnist, width {0.25, 0.75} "
+        "(swept), weight decay 0.0005, 1x epochs 10.\n\n## Grid\n")
+    # a part's verdict takes its own AC/DC configs in its own factor's panel: the base (length's
+    # 8 epochs) is judged once, in the length part, though every panel shows it
+    points = study_points(_pool(), ["length", "weight_decay", "distribution", "width", "width_wide"])
+    assert [c.label for c in part_comparisons(points, "width")] == [
+        "AC/DC − GMP at model.width=0.25", "AC/DC − RIGL at model.width=0.25"]
+    length = [c.label for c in part_comparisons(points, "length")]
+    assert length == [f"AC/DC − {vs} at epochs={e}" for e in (6, 8, 16) for vs in ("GMP", "RIGL")]
+    assert [c.label for c in part_comparisons(points, "width_wide")][:2] == [
+        "AC/DC − GMP at model.width=1", "AC/DC − RIGL at model.width=1"]
 
 
 def test_study_coords_fill_the_base_and_drop_acdc_settings_for_the_baselines():

@@ -11,7 +11,7 @@ from acdc_bench.artefacts.spec import Claim
 from acdc_bench.reports import best_of, dispatch, provenance, realized
 from acdc_bench.reports.layout import Layout, Report, find_entry, grid_rows, paper_rows, published_for
 from acdc_bench.reports.sweep import FINISHED, Run
-from acdc_bench.reports.tables import Entry, coord_label, fmt_coord, fmt_number, metric
+from acdc_bench.reports.tables import Entry, coord_label, fmt_coord, fmt_number, metric, sort_key
 from acdc_bench.reports.verdicts import Verdict
 
 
@@ -71,17 +71,35 @@ def grid_markdown(rep: Report, name: str, with_paper: bool = True) -> str:
     return md_table(header, body)
 
 
+SETUP_KEYS = (("dataset.name", "dataset"), ("model.name", "model"), ("model.width", "width"),
+              ("dataset.train_subset", "train images"), ("dataset.batch_size", "batch"),
+              ("optim.lr", "peak LR"), ("optim.weight_decay", "weight decay"),
+              ("optim.label_smoothing", "label smoothing"), ("dataset.base_epochs", "1x epochs"))
+
+
+def _setup_values(key: str, cfg: dict[str, Any], runs: list[Run]) -> list[Any]:
+    """The values ``key`` takes: the finished runs' own (a sweep may vary it, or every run may override
+    the sweep's base config), else the sweep's config."""
+    ran = [r for r in runs if r.ok] or runs  # a missing point's config is only composed, not run
+    found = {repr(r.config[key]): r.config[key] for r in ran if r.config.get(key) is not None}
+    if not found and cfg.get(key) is not None:
+        found = {repr(cfg[key]): cfg[key]}
+    return sorted(found.values(), key=sort_key)
+
+
 def setup_line(master: dict[str, Any], runs: list[Run], layout: Layout) -> str:
+    """The setup the runs share; a setting the sweep varies is shown with all its values."""
     cfg = master or (runs[0].config if runs else {})
+    keys = list(SETUP_KEYS)
+    if layout.column not in ("epochs", "epoch_multiplier"):
+        keys.insert(0, ("epochs", "epochs"))
     parts = []
-    if layout.column not in ("epochs", "epoch_multiplier") and cfg.get("epochs") is not None:
-        parts.append(f"{cfg['epochs']} epochs")
-    for key, label in (("dataset.name", "dataset"), ("model.name", "model"), ("model.width", "width"),
-                       ("dataset.train_subset", "train images"), ("dataset.batch_size", "batch"),
-                       ("optim.lr", "peak LR"), ("optim.weight_decay", "weight decay"),
-                       ("optim.label_smoothing", "label smoothing"), ("dataset.base_epochs", "1x epochs")):
-        if cfg.get(key) is not None:
-            parts.append(f"{label} {cfg[key]}")
+    for key, label in keys:
+        vals = _setup_values(key, cfg, runs)
+        if len(vals) > 1:
+            parts.append(f"{label} {{{', '.join(str(v) for v in vals)}}} (swept)")
+        elif vals:
+            parts.append(f"{vals[0]} epochs" if key == "epochs" else f"{label} {vals[0]}")
     return ", ".join(parts)
 
 

@@ -29,6 +29,7 @@ from acdc_bench.reports.plots_scale import plot_points
 from acdc_bench.reports.sample import section as sample_reruns
 from acdc_bench.reports.scale_data import Part, committed_times, part_from_report, part_from_table
 from acdc_bench.reports.scale_points import Point, flips, sign, study_points
+from acdc_bench.reports.scale_verdicts import CLAIM, part_verdict, restate_setup, splice_verdicts, verdict_lines
 from acdc_bench.reports.scale_width import Fit, width_fits, width_paragraph, width_table
 
 
@@ -168,6 +169,27 @@ def width_section(points: list[Point], fits: list[Fit]) -> list[str]:
     return ["## Width: the trend", "", width_table(fits), "", width_paragraph(fits, points), ""]
 
 
+def part_reports(out: Path, parts: list[Part], points: list[Point]) -> list[str]:
+    """Each part's ``table.md`` opens with its own verdict (``scale_verdicts``); a part read from its
+    committed table gets its setup line restated from the table's swept coordinates. Returns the
+    README's section listing the parts' verdicts."""
+    rows = []
+    for part in parts:
+        verdict = part_verdict(points, part.name)
+        rows.append([f"[{part.name}]({part.name}/table.md)", f"**{verdict.verdict}**", verdict.difference])
+        table_md = out / part.name / "table.md"
+        if not table_md.is_file():
+            continue
+        if part.source != "runs":
+            restate_setup(table_md, out / part.name / "table.csv")
+        splice_verdicts(table_md, verdict_lines(verdict, out.name))
+    return ["## Each part's verdict", "",
+            f'Paper 001 Fig. 3\'s "{CLAIM.text}", asked at 95% at every value each part varies (AC/DC − GMP '
+            "and AC/DC − RigL at the part's own AC/DC configs; the base configuration in the length part). "
+            "The deciding difference is the clearest failure, else the comparison furthest from the claim, else the weakest that holds.", "",
+            md_table(["part", "verdict", "deciding difference [95% CI]"], rows), ""]
+
+
 def scale_study(out: Path, sweeps: list[Path], tables: Path | None = None) -> str:
     parts, missing = scale_parts(out, sweeps, tables or out)
     pool = [c for part in parts for c in part.configs]
@@ -175,7 +197,8 @@ def scale_study(out: Path, sweeps: list[Path], tables: Path | None = None) -> st
     fits = width_fits(points)
     times = [[p.name, *(p.times or ["-", "-", "-"])] for p in parts]
     plot = plot_points(points, fits, out / "differences.png")
-    return scale_readme(points, times, plot, conclusions(out), width_section(points, fits),
+    verdict_section = part_reports(out, parts, points)
+    return scale_readme(points, times, plot, conclusions(out), width_section(points, fits) + verdict_section,
                         sources_section(parts, missing, {s.name: s for s in sweeps}), sample_reruns(out))
 
 
