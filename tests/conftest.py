@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,6 +87,10 @@ def run_cli(*overrides: str, cwd: Path | None = None, timeout: float = 600, env:
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "offline", **(env or {})}
     full_env = {k: v for k, v in full_env.items() if v is not None}
     full_env.pop("HYDRA_FULL_ERROR", None)
+    if module == "acdc_bench" and cwd is None and not any(o.startswith("hydra.run.dir=") for o in overrides):
+        # a command that sets no run folder (task=summary, task=analyze, an error case) would leave
+        # Hydra's folder (.hydra/, an empty log) in the checkout's runs/: give it a scratch one
+        overrides = (*overrides, f"hydra.run.dir={tempfile.mkdtemp(prefix='acdc-cli-')}")
     return subprocess.run(
         [sys.executable, "-m", module, *overrides], cwd=cwd or ROOT, capture_output=True, text=True,
         timeout=timeout, env=full_env,
