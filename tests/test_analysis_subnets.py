@@ -92,8 +92,10 @@ def test_a_subnets_training_flops_fraction_is_the_whole_runs():
     from acdc_bench.reports.tables import run_value
 
     summary = {"training_flops_fraction": 0.42, "training_flops_parts": {"0.5": 8.0, "0.75": 6.0},
-               "subnets": [{"target_sparsity": 0.5, "val_top1": 0.8}, {"target_sparsity": 0.75, "val_top1": 0.7}]}
+               "subnets": [{"target_sparsity": 0.5, "val_top1": 0.8},
+                           {"target_sparsity": 0.75, "val_top1": 0.7}]}
     run = Run(("seed=0",), status=FINISHED, summary=summary)
-    assert run_value(run, "training_flops_fraction", 0.5) == run_value(run, "training_flops_fraction", 0.75) == 0.42
+    fraction = "training_flops_fraction"
+    assert run_value(run, fraction, 0.5) == run_value(run, fraction, 0.75) == 0.42
     assert run_value(run, "training_flops", 0.75) == 6.0 and run_value(run, "val_top1", 0.75) == 0.7
     assert run_value(run, "val_loss", 0.75) is None

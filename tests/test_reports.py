@@ -404,7 +404,8 @@ def test_table7_best_of_picks_among_the_papers_arm_only(tmp_path):
     """With a dense-transfer arm beside the grid (Table 7's twin), ``best_of.where`` keeps the rule to
     the gradual-unfreezing configs: a better dense-transfer config is never picked."""
     vals = {("gradual_unfreezing", 1e-4): 0.50, ("gradual_unfreezing", 2e-4): 0.62,
-            ("gradual_unfreezing", 3e-4): 0.58, ("dense_transfer", 1e-4): 0.90, ("dense_transfer", 2e-4): 0.40}
+            ("gradual_unfreezing", 3e-4): 0.58, ("dense_transfer", 1e-4): 0.90,
+            ("dense_transfer", 2e-4): 0.40}
     jobs = [([f"recipe={r}", f"optim.lr={lr}"],
              {"dataset": {"task": "rte"}, "recipe": {"name": r}, "optim": {"lr": lr}, "seed": 0},
              {"status": "finished", "final": {"best_metric": v}})
@@ -412,7 +413,8 @@ def test_table7_best_of_picks_among_the_papers_arm_only(tmp_path):
     layout = {"name": "mini_t7b", "published": "table7_bert_transfer", "rows": ["recipe.name", "optim.lr"],
               "metric": "best_metric", "metrics": ["best_metric"],
               "best_of": {"n": 2, "per": "dataset.task", "where": "recipe.name=gradual_unfreezing"}}
-    md = (make_report(_write_sweep(tmp_path / "s", jobs, report=layout), tmp_path / "r") / "table.md").read_text()
+    sweep = _write_sweep(tmp_path / "s", jobs, report=layout)
+    md = (make_report(sweep, tmp_path / "r") / "table.md").read_text()
     assert "among the configs with recipe.name=gradual_unfreezing" in md
     row = next(ln for ln in md.splitlines() if ln.startswith("| rte | task metric"))
     assert row.split("|")[3].strip() == "60.0"  # (62 + 58) / 2, not the dense arm's 90
@@ -425,7 +427,8 @@ def test_a_suite_part_without_statements_points_to_its_suites_readme():
     from acdc_bench.reports.markdown import _verdict_section
     part = _verdict_section([], "scale_study/width")
     assert part[:3] == ["", "## Verdicts", ""]
-    assert part[3].startswith("A part of the `scale_study` suite") and "`results/scale_study/README.md`" in part[3]
+    assert part[3].startswith("A part of the `scale_study` suite")
+    assert "`results/scale_study/README.md`" in part[3]
     assert _verdict_section([], "mem000")[3] == "No statement of the paper is attached to this experiment."
 
 

@@ -12,8 +12,15 @@ import pytest
 from conftest import ROOT, run_cli
 
 from acdc_bench import provenance
-from acdc_bench.reports.sample import (HEADING, SampleError, choose_point, compare_rows, sample, sweep_params,
-                                       with_section)
+from acdc_bench.reports.sample import (
+    HEADING,
+    SampleError,
+    choose_point,
+    compare_rows,
+    sample,
+    sweep_params,
+    with_section,
+)
 
 PARAMS = {"+experiment/scale_study/arm": ["acdc", "gmp", "rigl"], "model.width": ["0.25", "0.75"],
           "seed": ["0", "1", "2"]}
@@ -71,13 +78,14 @@ def test_compare_rows_checks_the_remade_subset_cell_by_cell(tmp_path):
         return {"optim.lr": lr, "metric": metric, "ours_mean": mean, "seeds_finished": "2"}
     committed = _write(tmp_path / "c.csv", [row("0.1", "val_top1", "50"), row("0.1", "epoch_time_s", "3"),
                                             row("0.05", "val_top1", "60")])
-    assert compare_rows(committed, _write(tmp_path / "same.csv", [row("0.05", "val_top1", "60"),
-                                                                  row("0.05", "epoch_time_s", "9")])) == (1, [])
+    same = _write(tmp_path / "same.csv", [row("0.05", "val_top1", "60"), row("0.05", "epoch_time_s", "9")])
+    assert compare_rows(committed, same) == (1, [])
     n, diffs = compare_rows(committed, _write(tmp_path / "moved.csv", [row("0.05", "val_top1", "60.1")]))
     assert n == 1 and diffs == ["table.csv (0.05,val_top1) ours_mean: '60' committed, '60.1' remade"]
     n, diffs = compare_rows(committed, _write(tmp_path / "new.csv", [row("0.2", "val_top1", "60")]))
     assert n == 0 and diffs == ["table.csv (0.2,val_top1): not in the committed table"]
-    assert compare_rows(committed, tmp_path / "missing.csv") == (0, ["table.csv: the rerun made no row to compare"])
+    missing = compare_rows(committed, tmp_path / "missing.csv")
+    assert missing == (0, ["table.csv: the rerun made no row to compare"])
 
 
 def test_a_sample_of_a_suite_part_reruns_one_config_and_matches_its_committed_rows(tmp_path):
@@ -105,16 +113,19 @@ def test_a_sample_of_a_suite_part_reruns_one_config_and_matches_its_committed_ro
     assert lines[0].startswith("tiny_suite: optim.lr=0.05 seed=0,1 in ")
     remade = tmp_path / "scratch" / "results" / "tiny_suite" / "table.csv"
     remade_rows = list(csv.DictReader(remade.open()))
-    assert {r["optim.lr"] for r in remade_rows} == {"0.05"} and {r["seeds_finished"] for r in remade_rows} == {"2"}
+    assert {r["optim.lr"] for r in remade_rows} == {"0.05"}
+    assert {r["seeds_finished"] for r in remade_rows} == {"2"}
     assert "same numbers (3 rows" in lines[1]
-    log = list(csv.DictReader((tmp_path / "suite" / "results" / "sample_reruns.tsv").open(), delimiter="\t"))
+    tsv = tmp_path / "suite" / "results" / "sample_reruns.tsv"
+    log = list(csv.DictReader(tsv.open(), delimiter="\t"))
     assert [(r["part"], r["point"], r["rows_compared"], r["result"], r["training_code"]) for r in log] == [
         ("tiny_suite", "optim.lr=0.05 seed=0,1", "3", "same", provenance.code_version())]
 
     moved = [dict(r, ours_mean="1.5") if r["optim.lr"] == "0.05" and r["metric"] == "val_top1" else r
              for r in rows]
     n, diffs = compare_rows(_write(tmp_path / "moved.csv", moved), remade)
-    assert n == 3 and len(diffs) == 1 and diffs[0].startswith("table.csv (0.05,val_top1) ours_mean: '1.5' committed")
+    assert n == 3 and len(diffs) == 1
+    assert diffs[0].startswith("table.csv (0.05,val_top1) ours_mean: '1.5' committed")
 
 
 def test_the_readme_section_is_replaced_in_place_or_put_before_the_wall_times():

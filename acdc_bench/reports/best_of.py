@@ -80,6 +80,6 @@ def table(rep: Report) -> tuple[str, str, list[str], list[list[str]]] | None:
                          paper, delta, runs])
     title = f"Mean of the {n} best configs per {per} (by {metric(lay.metric).label})"
     among = "".join(f" among the configs with {k}={v}" for k, v in setting["where"].items())
-    note = (f"Per {per}, the {n} configs with the best seed mean of {lay.metric} are picked{among}; each metric "
-            "is the mean of their seed means (the paper's rule for Table 7, Sec. 4.3).")
+    note = (f"Per {per}, the {n} configs with the best seed mean of {lay.metric} are picked{among}; each "
+            "metric is the mean of their seed means (the paper's rule for Table 7, Sec. 4.3).")
     return title, note, [per, "metric", "ours", "configs", "paper", "Δ", "picked"], body

@@ -33,7 +33,6 @@ import yaml
 from acdc_bench import provenance
 from acdc_bench.reports.verify import ROOT, TIME_METRIC, VALUE_COLUMNS, _csv_rows, scratch_checkout
 
-
 LOG = "sample_reruns.tsv"  # in the suite's results folder
 HEADING = "## Sample reruns"
 FIELDS = ("date", "part", "point", "rows_compared", "result", "training_code", "commit", "wall_s")

@@ -46,8 +46,8 @@ def verdict_lines(verdict: Verdict, suite: str) -> list[str]:
     return [VERDICTS_NOTE.split(" Every comparison is listed")[0], "",
             md_table(["statement", "verdict", "difference [95% CI]", "seeds"],
                      [[statement, verdict.verdict, verdict.difference, verdict.seeds]]), "",
-            f"Every comparison: {verdict.detail}. The suite's README (`results/{suite}/README.md`) reads this "
-            "part with the others: every factor with the study's base point, and the width trend."]
+            f"Every comparison: {verdict.detail}. The suite's README (`results/{suite}/README.md`) reads "
+            "this part with the others: every factor with the study's base point, and the width trend."]
 
 
 def splice_verdicts(table_md: Path, lines: list[str]) -> None:

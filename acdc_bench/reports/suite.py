@@ -29,7 +29,13 @@ from acdc_bench.reports.plots_scale import plot_points
 from acdc_bench.reports.sample import section as sample_reruns
 from acdc_bench.reports.scale_data import Part, committed_times, part_from_report, part_from_table
 from acdc_bench.reports.scale_points import Point, flips, sign, study_points
-from acdc_bench.reports.scale_verdicts import CLAIM, part_verdict, restate_setup, splice_verdicts, verdict_lines
+from acdc_bench.reports.scale_verdicts import (
+    CLAIM,
+    part_verdict,
+    restate_setup,
+    splice_verdicts,
+    verdict_lines,
+)
 from acdc_bench.reports.scale_width import Fit, width_fits, width_paragraph, width_table
 
 
@@ -176,7 +182,8 @@ def part_reports(out: Path, parts: list[Part], points: list[Point]) -> list[str]
     rows = []
     for part in parts:
         verdict = part_verdict(points, part.name)
-        rows.append([f"[{part.name}]({part.name}/table.md)", f"**{verdict.verdict}**", verdict.difference])
+        link = f"[{part.name}]({part.name}/table.md)"
+        rows.append([link, f"**{verdict.verdict}**", verdict.difference])
         table_md = out / part.name / "table.md"
         if not table_md.is_file():
             continue
@@ -186,7 +193,8 @@ def part_reports(out: Path, parts: list[Part], points: list[Point]) -> list[str]
     return ["## Each part's verdict", "",
             f'Paper 001 Fig. 3\'s "{CLAIM.text}", asked at 95% at every value each part varies (AC/DC − GMP '
             "and AC/DC − RigL at the part's own AC/DC configs; the base configuration in the length part). "
-            "The deciding difference is the clearest failure, else the comparison furthest from the claim, else the weakest that holds.", "",
+            "The deciding difference is the clearest failure, else the comparison furthest from the claim, "
+            "else the weakest that holds.", "",
             md_table(["part", "verdict", "deciding difference [95% CI]"], rows), ""]
 
 
