@@ -162,7 +162,7 @@ JOBS ?= 2
 CLAIMS_cpu-full := methods weight_decay ast
 CLAIMS_PARTS = $(CLAIMS_$(or $(SCALE),cpu-full))
 CLAIMS_NAME = claims_$(subst -,_,$(or $(SCALE),cpu-full))
-SCALE_STUDY_PARTS := length phase weight_decay acdc_settings width distribution width_wide width_erk
+# SCALE_STUDY_PARTS: from the scale study's spec (acdc_bench/artefacts/suites.py), in make/artefacts.mk
 suite_run = status=0; for part in $(2); do OMP_NUM_THREADS=1 ACDC_JOBS=$(JOBS) $(VENV)/bin/acdc-bench -m \
 	experiment=$(1)$$part hydra/launcher=cores $(SWEEP_ARGS) || status=1; done
 .PHONY: claims report-claims scale-study report-scale-study

@@ -50,3 +50,4 @@ ANALYZED := agree000 table3 fig9 fig10 ast-fig6
 SPEEDUP_TARGETS := cost000 ast-table4-speed
 BEYOND_TARGETS := figG2 tableF5 figF1
 BERT_TARGETS := table6 table7 fig11 fig12
+SCALE_STUDY_PARTS := length phase weight_decay acdc_settings width distribution width_wide width_erk

@@ -17,6 +17,7 @@ from acdc_bench.artefacts import ARTEFACTS, PUBLISHED, by_experiment, by_target,
 from acdc_bench.artefacts.checks import Pairwise
 from acdc_bench.artefacts.makefile import MK_PATH, REGENERATE, makefile_text
 from acdc_bench.artefacts.spec import ANALYZED, BERT, BEYOND, SPEEDUP, SUITE, SWEEP
+from acdc_bench.artefacts.suites import SCALE_STUDY
 from acdc_bench.errors import ConfigError
 from acdc_bench.reports import dispatch
 from acdc_bench.reports.catalogue import verdict_counts
@@ -105,6 +106,11 @@ def test_make_targets_the_catalogue_and_the_tests_agree_with_the_specs():
     assert listed == [a.target or f"({a.kind})" for a in ARTEFACTS]
     paper_targets = variables["PAPER_TARGETS"].split()
     assert sorted(PAPER) == sorted(a.config for a in arts if a.twin and a.target in paper_targets)
+    # the scale study's parts: its spec's reports, the Makefile's list, and its part YAMLs
+    parts = [r.split("/")[-1] for r in SCALE_STUDY.reports]
+    assert variables["SCALE_STUDY_PARTS"].split() == parts
+    yamls = {p.stem for p in (ROOT / "conf" / "experiment" / "scale_study").glob("*.yaml")} - {"base"}
+    assert sorted(parts) == sorted(yamls)
 
 
 def test_catalogue_counts_the_committed_reports_verdicts():
@@ -117,6 +123,10 @@ def test_catalogue_counts_the_committed_reports_verdicts():
     assert fig3.endswith("fig3_methods_cpu: holds 1, fails 3, inconclusive 3, not checked 0")
     speed = next(ln for ln in out.splitlines() if ln.startswith("ast-table4-speed "))
     assert speed.endswith("no report")
+    # the scale study's row counts each part's own verdict (results/scale_study/<part>/table.md)
+    scale = next(ln for ln in out.splitlines() if "scale_study/base" in ln)
+    assert "scale_study/width: holds 0, fails 1, inconclusive 0, not checked 0" in scale
+    assert "scale_study/width_wide: holds 0, fails 0, inconclusive 1, not checked 0" in scale
 
 
 def test_catalogue_reads_escaped_pipes_bold_verdicts_and_older_reports(tmp_path):

@@ -1,7 +1,10 @@
 """The claims suite (``make claims SCALE=cpu-full``, conf/experiment/claims/): the papers'
-headline statements at the largest CPU scale, each checked on 3 seeds. The statements are the
-papers' own: the ones a paper artefact already states are that artefact's claims (taken from its
-spec, not written again); the rest cite their source as every claim does."""
+headline statements at the largest CPU scale, each checked on 3 seeds; and the scale study
+(``make scale-study``, conf/experiment/scale_study/), one spec naming its parts (the Makefile's
+``SCALE_STUDY_PARTS`` and the catalogue's row come from it; its README writer checks each
+part). The statements are the papers' own: the ones a paper artefact already states are that
+artefact's claims (taken from its spec, not written again); the rest cite their source as every
+claim does."""
 
 from __future__ import annotations
 
@@ -44,4 +47,17 @@ CLAIMS_AST = Artefact(
     claims=(AST_TABLE2.claims[0], AST_TABLE1.claims[0]),
 )
 
-ARTEFACTS = (CLAIMS_METHODS, CLAIMS_WEIGHT_DECAY, CLAIMS_AST)
+SCALE_STUDY_PARTS = ("length", "phase", "weight_decay", "acdc_settings", "width", "distribution",
+                     "width_wide", "width_erk")
+SCALE_STUDY = Artefact(
+    name="scale_study", target=None, paper="001", label="scale study", kind=SUITE,
+    experiment="scale_study/base", twin=False,
+    reports=tuple(f"scale_study/{p}" for p in SCALE_STUDY_PARTS),
+    title="Scale study: where does AC/DC overtake GMP and RigL? (`make scale-study`)",
+    setup="resnet20_lite, full Fashion-MNIST at 14x14, 95%, 3 seeds; one factor per part (conf/experiment/"
+          "scale_study/). Each part's verdict is written by the study's README writer "
+          "(reports/scale_verdicts.py): paper 001 Fig. 3's ordering at each value the part varies.",
+    claims=(FIG3.claims[0],),  # AC/DC reaches the highest top-1 of the three methods, asked at 95% per part
+)
+
+ARTEFACTS = (CLAIMS_METHODS, CLAIMS_WEIGHT_DECAY, CLAIMS_AST, SCALE_STUDY)

@@ -19,12 +19,12 @@ import csv
 import re
 from pathlib import Path
 
-from acdc_bench.artefacts.paper001_vision import FIG3
+from acdc_bench.artefacts.suites import SCALE_STUDY
 from acdc_bench.reports.markdown import SETUP_KEYS, VERDICTS_NOTE, md_table
 from acdc_bench.reports.scale_points import FACTORS, Point
 from acdc_bench.reports.verdicts import Comparison, Verdict, judge
 
-CLAIM = FIG3.claims[0]  # AC/DC reaches the highest validation accuracy of the three methods
+CLAIM = SCALE_STUDY.claims[0]  # paper 001 Fig. 3: AC/DC reaches the highest top-1 of the three methods
 EXPERIMENT = "\nExperiment `"  # the line after a report's verdicts (markdown.render)
 
 
