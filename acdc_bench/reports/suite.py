@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from acdc_bench.errors import ConfigError
-from acdc_bench.reports import make_report, provenance
+from acdc_bench.reports import make_report, planned, provenance
 from acdc_bench.reports.layout import Report, load_report
 from acdc_bench.reports.markdown import md_table, verdicts
 from acdc_bench.reports.plots_scale import plot_points
@@ -32,7 +32,6 @@ from acdc_bench.reports.scale_points import Point, flips, sign, study_points
 from acdc_bench.reports.scale_verdicts import (
     CLAIM,
     part_verdict,
-    restate_setup,
     splice_verdicts,
     verdict_lines,
 )
@@ -177,7 +176,8 @@ def width_section(points: list[Point], fits: list[Fit]) -> list[str]:
 
 def part_reports(out: Path, parts: list[Part], points: list[Point]) -> list[str]:
     """Each part's ``table.md`` opens with its own verdict (``scale_verdicts``); a part read from its
-    committed table gets its setup line restated from the table's swept coordinates. Returns the
+    committed table gets its setup line restated from the table's swept coordinates and its
+    realized-sparsity section from its configs' plan (``planned``). Returns the
     README's section listing the parts' verdicts."""
     rows = []
     for part in parts:
@@ -187,8 +187,8 @@ def part_reports(out: Path, parts: list[Part], points: list[Point]) -> list[str]
         table_md = out / part.name / "table.md"
         if not table_md.is_file():
             continue
-        if part.source != "runs":
-            restate_setup(table_md, out / part.name / "table.csv")
+        if part.source != "runs":  # its setup line from its table, its realized sparsity as planned
+            planned.restate(out / part.name, f"{out.name}/{part.name}")
         splice_verdicts(table_md, verdict_lines(verdict, out.name))
     return ["## Each part's verdict", "",
             f'Paper 001 Fig. 3\'s "{CLAIM.text}", asked at 95% at every value each part varies (AC/DC − GMP '
