@@ -83,6 +83,33 @@ def test_realized_sparsity_of_a_masked_method_and_an_unexplained_gap():
     assert "No config of this sweep has a sparsity target" in "\n".join(realized.section([dense]))
 
 
+def test_a_run_sparser_than_its_target_is_explained_by_its_checkpointed_mask(tmp_path):
+    """The mask the run ended with (packed in its last checkpoint) is at the target: the extra zeros
+    are kept weights that are exactly zero (fig6's block4 runs)."""
+    import numpy as np
+    import torch
+
+    mask = np.ones(80, dtype=bool)
+    mask[:72] = False  # 90% pruned
+    (tmp_path / "checkpoints").mkdir()
+    masks = {"packed": torch.from_numpy(np.packbits(mask)), "total": 80, "version": 3}
+    torch.save({"method": {"masks": masks}}, tmp_path / "checkpoints" / "last.pt")
+
+    def run(job_dir) -> Run:
+        return Run((), config={"method.name": "acdc", "sparsity": 0.9}, job_dir=job_dir, status=FINISHED,
+                   summary={"final": {"sparsity": 0.9125, "zero_grad_share": 0.99}})
+
+    found, _ = realized.flags([Entry({"sparsity": 0.9}, Group("a", {}, [run(tmp_path)]), None, {})])
+    assert found[0].why == (
+        "its mask is at 90.0%, the target; the other 1.2 points are weights the mask keeps that are exactly "
+        "zero: dead units, zeroed by an earlier compression and never moved off zero since (0.99 of its "
+        "pruned weights have a zero gradient)")
+    assert realized.mask_sparsity(run(tmp_path)) == pytest.approx(0.9)
+    # no checkpoint (runs pruned of their checkpoints): said so, not guessed
+    found, _ = realized.flags([Entry({"sparsity": 0.9}, Group("b", {}, [run(tmp_path / "gone")]), None, {})])
+    assert found[0].why == "unexplained: sparser than its target"
+
+
 def test_cost_ratio_adds_up_the_individual_runs_against_the_joint_one():
     def group(n: int, subnets: list[float], flops: float) -> list[Entry]:
         subs = [{"target_sparsity": t, "training_flops_fraction": flops} for t in subnets]

@@ -49,7 +49,7 @@ def why(run: Run, subnet: float | None, target: float, realized: float) -> str:
     keep = run.config.get("distribution.keep_dense") or []
     pattern = sub.get("pattern")
     if realized > target + TOLERANCE:
-        return "unexplained: sparser than its target"
+        return _sparser(run, target, realized)
     if pattern and dense:
         m = int(str(pattern).split(":")[1])
         odd = [x["name"] for x in layers if named and len(x.get("shape", [])) > 1 and x["shape"][1] % m]
@@ -65,6 +65,38 @@ def why(run: Run, subnet: float | None, target: float, realized: float) -> str:
         return f"{len(dense)} of {len(densities)} prunable layers end dense, not by the distribution: " \
             "unexplained"
     return "unexplained: no layer ends dense and no N:M pattern applies"
+
+
+def mask_sparsity(run: Run) -> float | None:
+    """The sparsity of the mask the run ended with (its last checkpoint's method state: masks packed
+    8 per byte), or None where the checkpoint or its mask is not there."""
+    path = run.job_dir / "checkpoints" / "last.pt" if run.job_dir is not None else None
+    if path is None or not path.is_file():
+        return None
+    import numpy as np
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True).get("method") or {}
+    masks = state.get("masks") if isinstance(state, dict) else None
+    if not isinstance(masks, dict) or not {"packed", "total"} <= set(masks):
+        return None
+    total = int(masks["total"])
+    kept = int(np.unpackbits(masks["packed"].numpy())[:total].sum())
+    return 1.0 - kept / total if total else None
+
+
+def _sparser(run: Run, target: float, realized: float) -> str:
+    """Why a run has more zeros than its target: its mask keeps the target's share, and the extra
+    zeros are kept weights that are exactly zero (units that died while pruned: their gradient is
+    zero, so decompression never moved them off zero, and the next mask kept their blocks)."""
+    planned = mask_sparsity(run)
+    if planned is None or abs(planned - target) > TOLERANCE:
+        return "unexplained: sparser than its target"
+    dead = run_value(run, "zero_grad_share", None)
+    share = f" ({dead:.2f} of its pruned weights have a zero gradient)" if isinstance(dead, float) else ""
+    return (f"its mask is at {100 * planned:.1f}%, the target; the other {100 * (realized - planned):.1f} "
+            "points are weights the mask keeps that are exactly zero: dead units, zeroed by an earlier "
+            f"compression and never moved off zero since{share}")
 
 
 def flags(entries: list[Entry]) -> tuple[list[Flag], int]:
