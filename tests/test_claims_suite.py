@@ -99,3 +99,32 @@ def test_scale_study_readme_gives_each_difference_its_interval_and_keeps_the_con
     text = (out / "README.md").read_text()
     assert "## The five-minute read\n\nAC/DC overtakes GMP from 16 epochs on.\n" in text
     assert "not written yet" not in text
+
+
+def test_claims_readme_keeps_parts_whose_runs_are_elsewhere(tmp_path):
+    """`make report-claims` on a machine without the suite's runs: each part's rows come from its
+    committed report (the source from its spec), its times from the committed README; nothing lost."""
+    import shutil
+
+    from conftest import ROOT
+
+    from acdc_bench.reports import suite
+
+    out = tmp_path / "claims_cpu_full"
+    shutil.copytree(ROOT / "results" / "claims_cpu_full", out)
+    before = (out / "README.md").read_text()
+    parts = [str(tmp_path / "nowhere" / p) for p in ("methods", "weight_decay", "ast")]
+    assert suite.main(["claims", str(out), *parts]) == 0
+    after = (out / "README.md").read_text()
+
+    def table(text: str, header: str) -> list[str]:
+        lines = text.split(header, 1)[1].splitlines()
+        return [ln for ln in lines[:20] if ln.startswith("| ")]
+
+    verdicts = table(after, "| statement | source | part |")
+    assert verdicts == table(before, "| statement | source | part |") and len(verdicts) == 10
+    assert "| AC/DC reaches the highest validation accuracy of the three methods at every sparsity and " \
+           "budget | 001 Fig. 3 / Sec. 3.3.1 | methods | **fails** |" in after
+    assert "| [methods](methods/table.md) | 36 | 52 min 4 s | 100 min 47 s |" in after
+    assert "runs are not on the machine that wrote this README: methods, weight_decay, ast" in after
+    assert "## What the verdicts say" in after  # the hand-written conclusions are kept

@@ -145,4 +145,7 @@ def suite_readme(text: str, out: Path, sweeps: list[Path]) -> str:
     title, _, body = text.partition("\n")
     top = warning_lines(gather(runs))
     tail = section(runs, f"{out.name}/", sweeps[0] if sweeps else out)
+    if not runs:  # every part read from its committed report: nothing here to give versions of
+        tail = [*tail[:4], "- None of the suite's runs is on the machine that wrote this README; each "
+                "part's report keeps what is known of its own."]
     return "\n".join([title, *top, body.rstrip("\n"), *tail]) + "\n"

@@ -21,8 +21,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from acdc_bench.artefacts import ARTEFACTS
 from acdc_bench.errors import ConfigError
 from acdc_bench.reports import make_report, planned, provenance
+from acdc_bench.reports.catalogue import _cells as cells
 from acdc_bench.reports.layout import Report, load_report
 from acdc_bench.reports.markdown import md_table, verdicts
 from acdc_bench.reports.plots_scale import plot_points
@@ -67,10 +69,33 @@ def conclusions(out: Path) -> str | None:
     return path.read_text().strip() if path.is_file() else None
 
 
+def committed_verdicts(out: Path, part: str) -> list[list[str]] | None:
+    """A part's rows (statement, source, part, verdict, difference, seeds) from its committed
+    ``table.md`` (its runs are on another machine), the source from its artefact spec; None when
+    there is no such report."""
+    table_md = out / part / "table.md"
+    if not table_md.is_file():
+        return None
+    spec = next((a for a in ARTEFACTS if f"{out.name}/{part}" in a.report_dirs), None)
+    sources = {c.text: c.source for c in spec.claims} if spec else {}
+    lines = table_md.read_text().split("## Verdicts", 1)[-1].split("\n## ", 1)[0].splitlines()
+    rows = [cells(ln) for ln in lines if ln.startswith("| ") and not ln.startswith("| statement |")]
+    return [[r[0], sources.get(r[0], "-"), part, f"**{r[1]}**", r[2], r[3]] for r in rows if len(r) >= 4]
+
+
 def claims_readme(out: Path, sweeps: list[Path]) -> str:
-    """The claims suite's README: one verdict row per statement, one time row per part."""
-    rows, times = [], []
+    """The claims suite's README: one verdict row per statement, one time row per part. A part whose
+    runs are not here keeps its committed report's verdicts and the committed README's times."""
+    rows, times, elsewhere = [], [], []
     for sweep in sweeps:
+        if not sweep.is_dir():
+            kept = committed_verdicts(out, sweep.name)
+            if kept is not None:
+                rows += kept
+                link = f"[{sweep.name}]({sweep.name}/table.md)"
+                times.append([link, *(committed_times(out / "README.md", link) or ["-", "-", "-"])])
+                elsewhere.append(sweep.name)
+            continue
         make_report(sweep, out.parent)  # each part's report.name is <suite>/<part>
         rep = load_report(sweep)
         part = rep.layout.name.split("/")[-1]
@@ -92,6 +117,10 @@ def claims_readme(out: Path, sweeps: list[Path]) -> str:
     text += sample_reruns(out)
     text += ["## Wall time", "",
              md_table(["part", "runs finished", "wall time", "compute (sum of runs)"], times), ""]
+    if elsewhere:
+        text += [f"Parts whose runs are not on the machine that wrote this README: {', '.join(elsewhere)} "
+                 "(their rows are their committed reports' verdicts, their times the committed README's).",
+                 ""]
     return "\n".join(text)
 
 
@@ -226,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     sweeps = [Path(s) for s in args.sweeps if Path(s).is_dir()]  # the runs on disk, for the provenance
     try:
         if args.kind == "claims":
-            text = claims_readme(out, sweeps)
+            text = claims_readme(out, [Path(s.rstrip("/")) for s in args.sweeps])
         else:
             text = scale_study(out, [Path(s.rstrip("/")) for s in args.sweeps],
                                Path(args.tables) if args.tables else None)
