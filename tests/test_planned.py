@@ -53,7 +53,7 @@ def test_a_table_that_keeps_sub_net_sparsity_is_read_and_the_section_replaced(tm
 def test_the_command_names_a_folder_without_a_report_in_one_line(tmp_path, capsys):
     assert planned.main([str(tmp_path), "scale_study/width"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "folder=" in err[0] and "has no table.md" in err[0]
+    assert len(err) == 1 and f"folder={str(tmp_path)!r}" in err[0] and "with its table.md" in err[0]
     _report(tmp_path / "p")
     (tmp_path / "p" / "table.csv").write_text("metric,ours_mean\n")
     with pytest.raises(SystemExit):  # argparse: a missing argument

@@ -210,7 +210,8 @@ def test_a_part_without_runs_is_read_from_its_committed_table_with_the_commit(tm
 
 
 def test_a_part_read_from_its_table_states_what_it_sweeps_and_its_own_verdict(tmp_path):
-    from acdc_bench.reports.scale_verdicts import part_comparisons, restate_setup, splice_verdicts
+    from acdc_bench.reports.planned import restate_setup
+    from acdc_bench.reports.scale_verdicts import part_comparisons, splice_verdicts
 
     part = tmp_path / "width"
     part.mkdir()

@@ -26,14 +26,17 @@ artefact and its committed verdicts), and one per output: ``markdown``, ``csv_ta
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from acdc_bench.errors import ReportedError
 from acdc_bench.reports.csv_table import render_csv
 from acdc_bench.reports.figures import FIGURES, draw
 from acdc_bench.reports.layout import Layout, Report, load_report
 from acdc_bench.reports.markdown import render_markdown
 
-__all__ = ["Layout", "Report", "make_report", "load_report"]
+__all__ = ["Layout", "Report", "exit_status", "make_report", "load_report"]
 
 
 def make_report(sweep_dir: str | Path, results_dir: str | Path = "results", name: str | None = None) -> Path:
@@ -47,3 +50,14 @@ def make_report(sweep_dir: str | Path, results_dir: str | Path = "results", name
     (out_dir / "table.md").write_text(render_markdown(rep, files))
     (out_dir / "table.csv").write_text(render_csv(rep))
     return out_dir
+
+
+def exit_status(action: Callable[[], int], *also: type[Exception]) -> int:
+    """A report script's exit status (``python -m acdc_bench.reports ...``): ``action()``'s own, or,
+    for a :class:`~acdc_bench.errors.ReportedError` (or one of ``also``), the error as one line on
+    stderr and its status (2)."""
+    try:
+        return action()
+    except (ReportedError, *also) as err:
+        print(f"acdc-bench: error: {err}", file=sys.stderr)
+        return getattr(err, "exit_code", 2)

@@ -8,8 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acdc_bench.errors import ConfigError
-from acdc_bench.reports import make_report
+from acdc_bench.reports import exit_status, make_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,13 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", default="results", help="write to RESULTS/<experiment>/ (default: results)")
     p.add_argument("--name", default=None, help="the experiment name (default: the config's report.name)")
     args = p.parse_args(argv)
-    try:
-        out = make_report(args.sweep_dir, args.results, args.name)
-    except ConfigError as err:
-        print(f"acdc-bench: error: {err}", file=sys.stderr)
-        return 2
-    print(out / "table.md")
-    return 0
+
+    def report() -> int:
+        print(make_report(args.sweep_dir, args.results, args.name) / "table.md")
+        return 0
+
+    return exit_status(report)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ ORDER = (HOLDS, FAILS, INCONCLUSIVE, UNCHECKED)
 SECTIONS = (("## Verdicts", "verdict"), ("## The paper's statements", "on our runs"))
 
 
-def _cells(row: str) -> list[str]:
+def cells(row: str) -> list[str]:
     """A markdown table row's cells (``\\|`` is a pipe inside a cell)."""
     parts = row.strip().strip("|").replace("\\|", "\0").split("|")
     return [p.replace("\0", "|").strip() for p in parts]
@@ -38,11 +38,11 @@ def _column(lines: list[str], heading: str, column: str) -> list[str] | None:
             break
     if len(table) < 2:
         return None
-    header = [h.lower() for h in _cells(table[0])]
+    header = [h.lower() for h in cells(table[0])]
     if column not in header:
         return None
     k = header.index(column)
-    return [c[k] if k < len(c) else "" for c in map(_cells, table[2:])]
+    return [c[k] if k < len(c) else "" for c in map(cells, table[2:])]
 
 
 def verdict_counts(table_md: Path) -> Counter[str] | None:

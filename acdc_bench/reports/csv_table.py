@@ -14,6 +14,11 @@ from acdc_bench.reports.layout import Report, published_for, published_metrics
 from acdc_bench.reports.tables import sort_key
 
 
+def coordinate_columns(header: list[str]) -> list[str]:
+    """A ``table.csv``'s coordinate columns, read back: those before ``metric``, as written below."""
+    return header[:header.index("metric")]
+
+
 def render_csv(rep: Report) -> str:
     keys = list(dict.fromkeys(k for e in rep.entries for k in e.coords))
     buf = io.StringIO()

@@ -23,13 +23,19 @@ import contextlib
 import csv
 import io
 import itertools
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from acdc_bench.errors import ConfigError
+from acdc_bench.reports import exit_status
+from acdc_bench.reports.csv_table import coordinate_columns
+from acdc_bench.reports.markdown import SETUP_KEYS
 from acdc_bench.reports.realized import TARGETED, TOLERANCE
 from acdc_bench.reports.sample import SampleError, experiment_yaml, sweep_params
-from acdc_bench.reports.tables import metric
+from acdc_bench.reports.scale_data import scalar
+from acdc_bench.reports.tables import metric, sort_key
 
 MISSING = "\n## Missing and failed runs"
 
@@ -85,8 +91,7 @@ def measured_rows(table_csv: Path) -> tuple[int, list[list[str]]]:
     for r in rows:
         target, got = float(r["subnet"]), float(r["ours_mean"]) / metric("sparsity").scale  # table: in %
         if abs(got - target) > TOLERANCE:
-            cols = list(r)
-            keys = [k for k in cols[:cols.index("metric")] if k != "subnet" and r[k]]
+            keys = [k for k in coordinate_columns(list(r)) if k != "subnet" and r[k]]
             off.append([", ".join(f"{k}={r[k]}" for k in keys) + f", sub-net {100 * target:g}%",
                         f"{100 * target:g}%", f"{100 * got:.1f}%", "not known (the runs are elsewhere)"])
     return len(rows), off
@@ -124,10 +129,50 @@ def splice_realized(table_md: Path, lines: list[str]) -> None:
     table_md.write_text(head + "\n" + "\n".join(lines) + "\n" + MISSING + tail)
 
 
+def table_coordinates(table_csv: Path) -> dict[str, list[str]]:
+    """The coordinate columns of a committed ``table.csv`` and the values each takes."""
+    with table_csv.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    keys = coordinate_columns(list(rows[0]))
+    out: dict[str, list[str]] = {}
+    for key in keys:
+        vals = list(dict.fromkeys(r[key] for r in rows if r[key] != ""))
+        out[key] = sorted(vals, key=lambda text: sort_key(scalar(text)))  # numbers first, by value
+    return out
+
+
+def restate_setup(table_md: Path, table_csv: Path) -> None:
+    """Rewrite the ``Our setup`` line of a report whose runs are gone: a setting its table sweeps is
+    shown with all its values (as ``markdown.setup_line`` shows it from runs)."""
+    coords = table_coordinates(table_csv)
+    labels = dict([("epochs", "epochs"), *SETUP_KEYS])
+    lines = table_md.read_text().split("\n")
+    for i, line in enumerate(lines):
+        if not line.startswith("Our setup: "):
+            continue
+        parts = re.split(r", (?![^{]*\})", line[len("Our setup: "):].rstrip("."))  # not inside {..}
+        for key, vals in coords.items():
+            if key not in labels or len(vals) < 2:
+                continue
+            swept = f"{labels[key]} {{{', '.join(vals)}}} (swept)"
+            own = [j for j, p in enumerate(parts) if _names(p, key, labels[key])]
+            if own:
+                parts[own[0]] = swept
+        lines[i] = "Our setup: " + ", ".join(parts) + "."
+    table_md.write_text("\n".join(lines))
+
+
+def _names(part: str, key: str, label: str) -> bool:
+    """Whether one item of a setup line states ``key`` ("8 epochs", "width 0.5", "width {..} (swept)")."""
+    if key == "epochs":
+        return part.endswith(" epochs") and not part.startswith("1x") or part.startswith("epochs {")
+    return part.startswith(label + " ")
+
+
 def restate(folder: Path, experiment: str) -> None:
     """A committed part report whose runs are gone: setup line and realized sparsity."""
-    from acdc_bench.reports.scale_verdicts import restate_setup
-
     restate_setup(folder / "table.md", folder / "table.csv")
     splice_realized(folder / "table.md", section(experiment, folder / "table.csv"))
 
@@ -139,17 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("experiment", help="its experiment, e.g. claims/cpu_full_methods")
     args = p.parse_args(argv)
     folder = Path(args.folder)
-    if not (folder / "table.md").is_file():
-        print(f"acdc-bench: error: folder={args.folder!r} has no table.md; expected a committed report "
-              "folder", file=sys.stderr)
-        return 2
-    try:
+
+    def write() -> int:
+        if not (folder / "table.md").is_file():
+            raise ConfigError("folder", args.folder, "a committed report folder (with its table.md)")
         restate(folder, args.experiment)
-    except SampleError as err:
-        print(f"acdc-bench: error: {err}", file=sys.stderr)
-        return 2
-    print(folder / "table.md")
-    return 0
+        print(folder / "table.md")
+        return 0
+
+    return exit_status(write, SampleError)
 
 
 if __name__ == "__main__":

@@ -111,14 +111,16 @@ def warning_lines(info: dict[str, Any]) -> list[str]:
             + ". No single checkout made these numbers: remake the report with its command below."]
 
 
+def _remake_line(name: str, sweep_dir: Path) -> str:
+    return (f"- Remake from a fresh clone: `{remake_command(name, sweep_overrides(sweep_dir))}` (the sweep, "
+            "any analysis, then this report; a rerun resumes unfinished runs and keeps finished ones).")
+
+
 def section(runs: list[Run], name: str, sweep_dir: Path) -> list[str]:
     """``## Provenance``: the remake command, versions, commits, environment, every run's hash."""
     info = gather(runs)
-    command = remake_command(name, sweep_overrides(sweep_dir))
     unknown = info["code"].get("unknown", 0)
-    out = ["", HEADING, "",
-           f"- Remake from a fresh clone: `{command}` (the sweep, any analysis, then this report; a rerun "
-           "resumes unfinished runs and keeps finished ones).",
+    out = ["", HEADING, "", _remake_line(name, sweep_dir),
            f"- Training code (acdc_bench/provenance.py): {_listed(info['code']) or 'no finished run'}"
            + (" (one version)" if len(info["code"]) == 1 and not unknown else "")
            + (f"; `unknown`: {unknown} runs made before versions were recorded" if unknown else "") + ".",
@@ -144,8 +146,10 @@ def suite_readme(text: str, out: Path, sweeps: list[Path]) -> str:
     runs = [r for s in sweeps for r in read_sweep(s)]
     title, _, body = text.partition("\n")
     top = warning_lines(gather(runs))
-    tail = section(runs, f"{out.name}/", sweeps[0] if sweeps else out)
-    if not runs:  # every part read from its committed report: nothing here to give versions of
-        tail = [*tail[:4], "- None of the suite's runs is on the machine that wrote this README; each "
-                "part's report keeps what is known of its own."]
+    where = sweeps[0] if sweeps else out
+    if runs:
+        tail = section(runs, f"{out.name}/", where)
+    else:  # every part read from its committed report: nothing here to give versions of
+        tail = ["", HEADING, "", _remake_line(f"{out.name}/", where), "- None of the suite's runs is on the "
+                "machine that wrote this README; each part's report keeps what is known of its own."]
     return "\n".join([title, *top, body.rstrip("\n"), *tail]) + "\n"

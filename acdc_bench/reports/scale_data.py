@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acdc_bench.reports.csv_table import coordinate_columns
 from acdc_bench.reports.layout import Report
 from acdc_bench.reports.tables import metric
 
@@ -99,7 +100,7 @@ def part_from_report(rep: Report) -> Part:
     return Part(name, configs, "runs")
 
 
-def _scalar(text: str) -> Any:
+def scalar(text: str) -> Any:
     if text == "":
         return None
     for cast in (int, float):
@@ -118,8 +119,8 @@ def part_from_table(path: Path, name: str) -> Part:
     for row in rows:
         if not row.get("ours_mean") or not row.get("seeds_finished"):
             continue
-        keys = list(row)[:list(row).index("metric")]
-        given = {k: _scalar(row[k]) for k in keys}
+        keys = coordinate_columns(list(row))
+        given = {k: scalar(row[k]) for k in keys}
         method = str(given.pop("method.name"))
         ident = (method, *(repr(given[k]) for k in keys if k != "method.name"))
         if ident not in configs:

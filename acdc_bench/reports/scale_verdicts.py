@@ -9,18 +9,15 @@ the Welch intervals the README shows. The study's base configuration is judged i
 ran it (the length sweep's 8 epochs), so no comparison is counted twice.
 
 A part read from its committed ``table.csv`` (its runs are on another machine) is judged on the
-same moments, and its ``Our setup`` line is restated from the table's coordinate columns: the
-values the part sweeps, not its base config's.
+same moments (its setup line and realized sparsity: ``planned``).
 """
 
 from __future__ import annotations
 
-import csv
-import re
 from pathlib import Path
 
 from acdc_bench.artefacts.suites import SCALE_STUDY
-from acdc_bench.reports.markdown import SETUP_KEYS, VERDICTS_NOTE, md_table
+from acdc_bench.reports.markdown import VERDICTS_NOTE, md_table
 from acdc_bench.reports.scale_points import FACTORS, Point
 from acdc_bench.reports.verdicts import Comparison, Verdict, judge
 
@@ -58,52 +55,3 @@ def splice_verdicts(table_md: Path, lines: list[str]) -> None:
         raise ValueError(f"{table_md}: no '## Verdicts' section followed by the experiment line")
     body_end = rest.index(EXPERIMENT)
     table_md.write_text(head + sep + "\n" + "\n".join(lines) + "\n" + rest[body_end:])
-
-
-def table_coordinates(table_csv: Path) -> dict[str, list[str]]:
-    """The coordinate columns of a committed ``table.csv`` and the values each takes."""
-    with table_csv.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return {}
-    keys = list(rows[0])[:list(rows[0]).index("metric")]
-    out: dict[str, list[str]] = {}
-    for key in keys:
-        vals = list(dict.fromkeys(r[key] for r in rows if r[key] != ""))
-        out[key] = sorted(vals, key=_number_first)
-    return out
-
-
-def _number_first(text: str) -> tuple:
-    try:
-        return (0, float(text), "")
-    except ValueError:
-        return (1, 0.0, text)
-
-
-def restate_setup(table_md: Path, table_csv: Path) -> None:
-    """Rewrite the ``Our setup`` line of a report whose runs are gone: a setting its table sweeps is
-    shown with all its values (as ``markdown.setup_line`` shows it from runs)."""
-    coords = table_coordinates(table_csv)
-    labels = dict([("epochs", "epochs"), *SETUP_KEYS])
-    lines = table_md.read_text().split("\n")
-    for i, line in enumerate(lines):
-        if not line.startswith("Our setup: "):
-            continue
-        parts = re.split(r", (?![^{]*\})", line[len("Our setup: "):].rstrip("."))  # not inside {..}
-        for key, vals in coords.items():
-            if key not in labels or len(vals) < 2:
-                continue
-            swept = f"{labels[key]} {{{', '.join(vals)}}} (swept)"
-            own = [j for j, p in enumerate(parts) if _names(p, key, labels[key])]
-            if own:
-                parts[own[0]] = swept
-        lines[i] = "Our setup: " + ", ".join(parts) + "."
-    table_md.write_text("\n".join(lines))
-
-
-def _names(part: str, key: str, label: str) -> bool:
-    """Whether one item of a setup line states ``key`` ("8 epochs", "width 0.5", "width {..} (swept)")."""
-    if key == "epochs":
-        return part.endswith(" epochs") and not part.startswith("1x") or part.startswith("epochs {")
-    return part.startswith(label + " ")

@@ -22,9 +22,8 @@ import sys
 from pathlib import Path
 
 from acdc_bench.artefacts import ARTEFACTS
-from acdc_bench.errors import ConfigError
-from acdc_bench.reports import make_report, planned, provenance
-from acdc_bench.reports.catalogue import _cells as cells
+from acdc_bench.reports import exit_status, make_report, planned, provenance
+from acdc_bench.reports.catalogue import cells
 from acdc_bench.reports.layout import Report, load_report
 from acdc_bench.reports.markdown import md_table, verdicts
 from acdc_bench.reports.plots_scale import plot_points
@@ -253,18 +252,18 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sweeps = [Path(s) for s in args.sweeps if Path(s).is_dir()]  # the runs on disk, for the provenance
-    try:
+    parts = [Path(s.rstrip("/")) for s in args.sweeps]
+
+    def write() -> int:
         if args.kind == "claims":
-            text = claims_readme(out, [Path(s.rstrip("/")) for s in args.sweeps])
+            text = claims_readme(out, parts)
         else:
-            text = scale_study(out, [Path(s.rstrip("/")) for s in args.sweeps],
-                               Path(args.tables) if args.tables else None)
-    except ConfigError as err:
-        print(f"acdc-bench: error: {err}", file=sys.stderr)
-        return 2
-    (out / "README.md").write_text(provenance.suite_readme(text, out, sweeps))
-    print(out / "README.md")
-    return 0
+            text = scale_study(out, parts, Path(args.tables) if args.tables else None)
+        (out / "README.md").write_text(provenance.suite_readme(text, out, sweeps))
+        print(out / "README.md")
+        return 0
+
+    return exit_status(write)
 
 
 if __name__ == "__main__":
