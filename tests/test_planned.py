@@ -62,6 +62,17 @@ def test_the_command_names_a_folder_without_a_report_in_one_line(tmp_path, capsy
     assert "scale_study/nowhere" in capsys.readouterr().err
 
 
-def test_every_committed_suite_part_has_a_realized_sparsity_section():
-    for table in sorted((ROOT / "results").glob("*/**/table.md")):
-        assert "## Realized sparsity" in table.read_text(), table
+def test_every_committed_report_opens_with_a_verdict_and_has_a_realized_sparsity_section():
+    """Issue 24's "every table.md opens with a verdict" and "every report flags a run off its target",
+    on what is committed: the first section is the verdicts, holding a statement/verdict table with
+    at least one verdict (holds, fails, inconclusive, not checked); a realized-sparsity section."""
+    from acdc_bench.reports.catalogue import ORDER, verdict_counts
+
+    tables = sorted((ROOT / "results").glob("*/**/table.md"))
+    assert len(tables) >= 46
+    for table in tables:
+        text = table.read_text()
+        assert text.split("\n## ", 2)[1].startswith("Verdicts\n"), table
+        counts = verdict_counts(table)
+        assert counts and set(counts) <= set(ORDER) and sum(counts.values()) >= 1, (table, counts)
+        assert "## Realized sparsity" in text, table
